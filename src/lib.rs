@@ -1,0 +1,10 @@
+pub mod error;
+pub mod normalize;
+pub use error::{Error, ErrorClass, Result};
+pub mod engine;
+pub mod input;
+pub mod lang;
+pub mod output;
+pub mod pipeline;
+pub mod rules;
+pub mod score;

@@ -1,0 +1,217 @@
+//! The `callqa` command: parses arguments, calls the library, prints, maps errors to exit codes.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use callqa::engine::Engine;
+use callqa::pipeline::{self, Progress, RunOptions};
+use callqa::rules::RulePack;
+use callqa::{Error, ErrorClass};
+
+/// Exit codes, documented in the README.
+mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const RULE_PACK: u8 = 3;
+    pub const INPUT: u8 = 4;
+    pub const OUTPUT: u8 = 5;
+    pub const INCOMPLETE: u8 = 6;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "callqa",
+    version,
+    about = "Quality inspection of contact-center call transcripts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Score call transcripts (JSONL, .jsonl.gz, .jsonl.zst) against a rule pack.
+    Run(RunArgs),
+    /// Check or test a rule pack.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Folder of rule files (*.toml).
+    #[arg(long, default_value = "rules")]
+    rules: PathBuf,
+    /// Output folder; a previous run in it is replaced.
+    #[arg(long)]
+    out: PathBuf,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Longest accepted record (one JSONL line) in bytes; longer ones are rejected.
+    #[arg(long, default_value_t = pipeline::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: usize,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Input files.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Load the pack and report every problem with file and line.
+    Check {
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+    },
+    /// Run every rule's `examples.match` / `examples.no_match`.
+    Test {
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Rules(RulesCommand::Check { dir }) => rules_check(dir),
+        Command::Rules(RulesCommand::Test { dir }) => rules_test(dir),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("callqa: error: {err}");
+            ExitCode::from(match err.class() {
+                ErrorClass::Usage => exit::USAGE,
+                ErrorClass::RulePack => exit::RULE_PACK,
+                ErrorClass::Input => exit::INPUT,
+                ErrorClass::Output => exit::OUTPUT,
+                ErrorClass::Incomplete => exit::INCOMPLETE,
+            })
+        }
+    }
+}
+
+fn load_engine(dir: &PathBuf) -> Result<Engine, Error> {
+    Engine::new(RulePack::load(dir)?)
+}
+
+fn run(args: RunArgs) -> Result<u8, Error> {
+    let engine = load_engine(&args.rules)?;
+    let options = RunOptions {
+        inputs: args.inputs,
+        out_dir: args.out,
+        threads: args.threads,
+        max_record_bytes: args.max_record_bytes,
+    };
+    let progress = Bar::new(!args.quiet && std::io::stderr().is_terminal());
+    let summary = pipeline::run(&engine, &options, &progress)?;
+    if !args.quiet {
+        let c = summary.manifest.counts;
+        eprintln!(
+            "callqa: scored {} calls of {} agents ({} findings); rejected {} records ({} duplicates) → {}",
+            c.scored,
+            c.agents,
+            c.findings,
+            c.rejected,
+            c.duplicates,
+            summary.out_dir.display()
+        );
+        if c.rejected > 0 {
+            eprintln!(
+                "callqa: see {} for the rejected records and why",
+                summary.out_dir.join("rejects.jsonl").display()
+            );
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn rules_check(dir: PathBuf) -> Result<u8, Error> {
+    let engine = load_engine(&dir)?;
+    let pack = engine.pack();
+    println!(
+        "{}: {} rules in {} files, categories: {}",
+        dir.display(),
+        pack.rules().len(),
+        pack.files().len(),
+        pack.categories().join(", ")
+    );
+    Ok(exit::OK)
+}
+
+fn rules_test(dir: PathBuf) -> Result<u8, Error> {
+    let engine = load_engine(&dir)?;
+    let (failures, run) = engine.test_examples();
+    for f in &failures {
+        println!(
+            "FAIL {}:{}: rule {}: {} {:?}",
+            f.file.display(),
+            f.line,
+            f.rule_id,
+            if f.should_match {
+                "examples.match was not detected:"
+            } else {
+                "examples.no_match was detected:"
+            },
+            f.example
+        );
+    }
+    println!(
+        "rules test: {} passed, {} failed ({} rules)",
+        run - failures.len(),
+        failures.len(),
+        engine.pack().rules().len()
+    );
+    Ok(if failures.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}
+
+/// Progress bar over input bytes, drawn only on a terminal.
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl Bar {
+    fn new(visible: bool) -> Bar {
+        Bar(visible.then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        }))
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total_bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total_bytes);
+        }
+    }
+
+    fn advance(&self, bytes_read: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(bytes_read);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Text normalization before matching, with a map back to the original text.
+//!
+//! Phrases in the rule pack and transcript turns both pass through the same [`Normalizer`], so a
+//! rule written once in Simplified Chinese and lowercase English also matches Traditional
+//! characters, full-width letters and odd spacing. Every byte of the normalized text remembers
+//! the original character it came from, so findings report the span the agent actually said.
+//!
+//! The steps, per character cluster (a base character and its combining marks):
+//! 1. NFKC (full-width → half-width, compatibility forms folded);
+//! 2. Latin (and other bicameral scripts') lowercase;
+//! 3. Traditional → Simplified, character by character (OpenCC's character table);
+//! 4. runs of white space collapsed to one ASCII space, trimmed at both ends.
+//!
+//! ```
+//! let normalizer = callqa::normalize::Normalizer::new();
+//! let mut text = callqa::normalize::NormText::default();
+//! normalizer.normalize_into("  我們ＯＫ了  ", &mut text);
+//! assert_eq!(text.as_str(), "我们ok了");
+//! // "ok" came from the full-width "ＯＫ" at original bytes 8..14.
+//! assert_eq!(text.original_span(6, 8), (8, 14));
+//! ```
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::canonical_combining_class;
+
+/// Code point ranges whose Traditional → Simplified mapping is tabulated.
+const TABLE_RANGES: [(u32, u32); 2] = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF)];
+
+/// Converts text to its matching form; cheap to share between threads.
+pub struct Normalizer {
+    /// Simplified code point for each code point of `TABLE_RANGES` (0 = unchanged).
+    t2s: Vec<u32>,
+}
+
+/// Normalized text plus, for each of its bytes, the original byte range it came from.
+#[derive(Default, Clone, Debug)]
+pub struct NormText {
+    text: String,
+    orig_start: Vec<u32>,
+    orig_end: Vec<u32>,
+}
+
+impl NormText {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Maps a byte range of the normalized text back to a byte range of the original text.
+    ///
+    /// `start..end` must be a non-empty range of this text (as reported by a matcher).
+    pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+        debug_assert!(start < end && end <= self.text.len());
+        (
+            self.orig_start[start] as usize,
+            self.orig_end[end - 1] as usize,
+        )
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.orig_start.clear();
+        self.orig_end.clear();
+    }
+
+    fn push(&mut self, c: char, start: usize, end: usize) {
+        let before = self.text.len();
+        self.text.push(c);
+        for _ in before..self.text.len() {
+            self.orig_start.push(start as u32);
+            self.orig_end.push(end as u32);
+        }
+    }
+
+    fn ends_with_space_or_empty(&self) -> bool {
+        self.text.is_empty() || self.text.ends_with(' ')
+    }
+
+    fn trim_end(&mut self) {
+        while self.text.ends_with(' ') {
+            self.text.pop();
+            self.orig_start.pop();
+            self.orig_end.pop();
+        }
+    }
+}
+
+impl Default for Normalizer {
+    fn default() -> Self {
+        Normalizer::new()
+    }
+}
+
+impl Normalizer {
+    /// Builds the normalizer, tabulating OpenCC's Traditional → Simplified character map.
+    pub fn new() -> Normalizer {
+        Normalizer {
+            t2s: build_t2s_table(),
+        }
+    }
+
+    /// Normalizes `src` into `out` (reusing its buffers).
+    pub fn normalize_into(&self, src: &str, out: &mut NormText) {
+        out.clear();
+        let mut chars = src.char_indices().peekable();
+        while let Some((start, c)) = chars.next() {
+            let mut end = start + c.len_utf8();
+            while let Some(&(next_start, next)) = chars.peek() {
+                if next.is_ascii() || canonical_combining_class(next) == 0 {
+                    break;
+                }
+                end = next_start + next.len_utf8();
+                chars.next();
+            }
+            if c.is_ascii() && end == start + 1 {
+                self.push_folded(out, c, start, end);
+                continue;
+            }
+            for folded in src[start..end].nfkc() {
+                self.push_folded(out, folded, start, end);
+            }
+        }
+        out.trim_end();
+    }
+
+    /// Normalizes a whole string (for rule phrases and examples).
+    pub fn normalize(&self, src: &str) -> String {
+        let mut out = NormText::default();
+        self.normalize_into(src, &mut out);
+        out.text
+    }
+
+    fn push_folded(&self, out: &mut NormText, c: char, start: usize, end: usize) {
+        if c.is_whitespace() {
+            if !out.ends_with_space_or_empty() {
+                out.push(' ', start, end);
+            }
+        } else if c.is_ascii() {
+            out.push(c.to_ascii_lowercase(), start, end);
+        } else if c.is_lowercase() || !c.is_alphabetic() {
+            out.push(self.simplified(c), start, end);
+        } else {
+            for lower in c.to_lowercase() {
+                out.push(self.simplified(lower), start, end);
+            }
+        }
+    }
+
+    fn simplified(&self, c: char) -> char {
+        let mut base = 0usize;
+        for (lo, hi) in TABLE_RANGES {
+            let cp = c as u32;
+            if (lo..=hi).contains(&cp) {
+                let mapped = self.t2s[base + (cp - lo) as usize];
+                // The table only stores values that came from a `char`, so this cannot fail.
+                return if mapped == 0 {
+                    c
+                } else {
+                    char::from_u32(mapped).unwrap_or(c)
+                };
+            }
+            base += (hi - lo + 1) as usize;
+        }
+        c
+    }
+}
+
+fn build_t2s_table() -> Vec<u32> {
+    let size: u32 = TABLE_RANGES.iter().map(|(lo, hi)| hi - lo + 1).sum();
+    let mut table = vec![0u32; size as usize];
+    let Ok(opencc) =
+        ferrous_opencc::OpenCC::from_config(ferrous_opencc::config::BuiltinConfig::T2s)
+    else {
+        // The built-in configuration is compiled into the crate; without it we only lose
+        // Traditional → Simplified folding, never correctness of the rest.
+        return table;
+    };
+    let mut i = 0;
+    let mut buf = [0u8; 4];
+    for (lo, hi) in TABLE_RANGES {
+        for cp in lo..=hi {
+            if let Some(c) = char::from_u32(cp) {
+                let converted = opencc.convert(c.encode_utf8(&mut buf));
+                let mut it = converted.chars();
+                if let (Some(s), None) = (it.next(), it.next()) {
+                    if s != c {
+                        table[i] = s as u32;
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        Normalizer::new().normalize(s)
+    }
+
+    #[test]
+    fn normalization_table() {
+        let n = Normalizer::new();
+        let cases = [
+            ("ＯＫ，好的", "ok,好的"),
+            ("I Guarantee IT", "i guarantee it"),
+            ("  多个   空格\t\n here ", "多个 空格 here"),
+            ("這個問題馬上解決", "这个问题马上解决"),
+            ("感謝您的來電", "感谢您的来电"),
+            ("１００％", "100%"),
+            ("银行交易卡", "银行交易卡"),
+            ("Café", "café"),
+            ("", ""),
+            ("   ", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(n.normalize(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn spans_map_back_to_original() {
+        let n = Normalizer::new();
+        let src = "您好，我們保證  今天到賬";
+        let mut out = NormText::default();
+        n.normalize_into(src, &mut out);
+        let text = out.as_str().to_string();
+        let start = text.find("保证").unwrap();
+        let end = text.find("到账").unwrap() + "到账".len();
+        let (s, e) = out.original_span(start, end);
+        assert_eq!(&src[s..e], "保證  今天到賬");
+    }
+
+    #[test]
+    fn combining_marks_fold_with_their_base() {
+        // "e" + combining acute composes to "é" under NFKC.
+        assert_eq!(norm("Cafe\u{301}"), "café");
+    }
+}

@@ -1,0 +1,347 @@
+//! The nightly run: stream the inputs, score calls in parallel, write the tables.
+//!
+//! One reader thread streams every input in order and hands out batches of lines; the rayon pool
+//! parses, normalizes, matches and scores each batch in parallel over the shared [`Engine`]; the
+//! calling thread then folds the batch in input order (rejects, duplicate check, aggregates), so
+//! the result does not depend on the number of threads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::engine::{Engine, Scratch};
+use crate::error::{Error, Result};
+use crate::input::{self, Line, LineReader};
+use crate::output::{self, Manifest, RejectRow, ScoredCall};
+use crate::score::{self, AgentStats};
+
+/// How a run is set up.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub inputs: Vec<PathBuf>,
+    pub out_dir: PathBuf,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Longest accepted line; a longer record is rejected without being held in memory.
+    pub max_record_bytes: usize,
+}
+
+/// Default for [`RunOptions::max_record_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
+
+/// Lines handed to the pool at once: large enough to keep both cores busy, small enough to keep
+/// memory flat.
+const BATCH_LINES: usize = 2048;
+
+/// Receives progress; implemented by the binary (the library never prints).
+pub trait Progress: Sync {
+    /// Total raw input bytes, once known.
+    fn start(&self, _total_bytes: u64) {}
+    /// Raw input bytes read so far.
+    fn advance(&self, _bytes_read: u64) {}
+    fn finish(&self) {}
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What a finished run did.
+#[derive(Clone, Debug)]
+pub struct RunSummary {
+    pub manifest: Manifest,
+    pub out_dir: PathBuf,
+}
+
+enum Message {
+    Batch(Vec<RawLine>),
+    FileDone {
+        file: usize,
+        digestion: input::Digestion,
+        error: Option<String>,
+    },
+}
+
+struct RawLine {
+    file: usize,
+    line_no: u64,
+    line: Line,
+}
+
+enum Outcome {
+    Blank,
+    Rejected(String),
+    Scored(Box<ScoredCall>),
+}
+
+/// Runs the whole pipeline and writes the output folder.
+pub fn run(engine: &Engine, options: &RunOptions, progress: &dyn Progress) -> Result<RunSummary> {
+    let started = Instant::now();
+    if options.inputs.is_empty() {
+        return Err(Error::usage("no input files given"));
+    }
+    let readers = options
+        .inputs
+        .iter()
+        .map(|path| LineReader::open(path, options.max_record_bytes))
+        .collect::<Result<Vec<_>>>()?;
+    let total_bytes = options
+        .inputs
+        .iter()
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let staging = output::Staging::create(&options.out_dir)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .map_err(|e| {
+            Error::usage(format!(
+                "cannot start {} worker threads: {e}",
+                options.threads
+            ))
+        })?;
+    progress.start(total_bytes);
+    let mut state = Fold::new(engine, options, staging.rejects_writer()?);
+    std::thread::scope(|scope| -> Result<()> {
+        let (sender, receiver) = mpsc::sync_channel::<Message>(4);
+        scope.spawn(move || read_all(readers, sender));
+        for message in receiver {
+            match message {
+                Message::Batch(lines) => {
+                    let outcomes: Vec<Outcome> = pool.install(|| {
+                        lines
+                            .par_iter()
+                            .map_init(Scratch::default, |scratch, raw| {
+                                process(engine, raw, scratch)
+                            })
+                            .collect()
+                    });
+                    for (raw, outcome) in lines.into_iter().zip(outcomes) {
+                        state.fold(raw, outcome)?;
+                    }
+                    progress.advance(state.bytes_done());
+                }
+                Message::FileDone {
+                    file,
+                    digestion,
+                    error,
+                } => state.file_done(file, digestion, error),
+            }
+        }
+        Ok(())
+    })?;
+    progress.finish();
+    state.finish(staging, started)
+}
+
+fn read_all(readers: Vec<LineReader>, sender: mpsc::SyncSender<Message>) {
+    for (file, mut reader) in readers.into_iter().enumerate() {
+        let mut batch = Vec::with_capacity(BATCH_LINES);
+        let error = loop {
+            match reader.next_line() {
+                Ok(Some(line)) => {
+                    batch.push(RawLine {
+                        file,
+                        line_no: reader.line_no(),
+                        line,
+                    });
+                    if batch.len() == BATCH_LINES {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_LINES));
+                        if sender.send(Message::Batch(full)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Ok(None) => break None,
+                Err(e) => {
+                    break Some(format!(
+                        "reading stopped after line {}: {e}",
+                        reader.line_no()
+                    ));
+                }
+            }
+        };
+        let done = Message::FileDone {
+            file,
+            digestion: reader.digestion(),
+            error,
+        };
+        if (!batch.is_empty() && sender.send(Message::Batch(batch)).is_err())
+            || sender.send(done).is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn process(engine: &Engine, raw: &RawLine, scratch: &mut Scratch) -> Outcome {
+    let bytes = match &raw.line {
+        Line::TooLong(n) => {
+            return Outcome::Rejected(format!(
+                "the record is {n} bytes, over the limit (--max-record-bytes); it was skipped"
+            ));
+        }
+        Line::Record(bytes) => bytes,
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Outcome::Blank;
+    }
+    match input::parse_record(bytes) {
+        Err(reason) => Outcome::Rejected(reason),
+        Ok(call) => {
+            let evaluation = engine.evaluate(&call, scratch);
+            let score = score::score_call(engine, &evaluation.findings);
+            Outcome::Scored(Box::new(output::scored_call(
+                engine, call, evaluation, score,
+            )))
+        }
+    }
+}
+
+/// The sequential, input-ordered half of the run.
+struct Fold<'a> {
+    engine: &'a Engine,
+    options: &'a RunOptions,
+    rejects: output::RejectsWriter,
+    calls: Vec<ScoredCall>,
+    seen: HashMap<String, (usize, u64)>,
+    agents: BTreeMap<String, AgentStats>,
+    inputs: Vec<output::InputEntry>,
+    counts: output::Counts,
+}
+
+impl<'a> Fold<'a> {
+    fn new(engine: &'a Engine, options: &'a RunOptions, rejects: output::RejectsWriter) -> Self {
+        let inputs = options
+            .inputs
+            .iter()
+            .map(|p| output::InputEntry::new(p))
+            .collect();
+        Fold {
+            engine,
+            options,
+            rejects,
+            calls: Vec::new(),
+            seen: HashMap::new(),
+            agents: BTreeMap::new(),
+            inputs,
+            counts: output::Counts::default(),
+        }
+    }
+
+    fn fold(&mut self, raw: RawLine, outcome: Outcome) -> Result<()> {
+        let path = &self.options.inputs[raw.file];
+        let bytes = match &raw.line {
+            Line::Record(bytes) => Some(bytes.as_slice()),
+            Line::TooLong(_) => None,
+        };
+        match outcome {
+            Outcome::Blank => self.counts.blank_lines += 1,
+            Outcome::Rejected(reason) => {
+                self.reject(path, raw.file, raw.line_no, reason, None, bytes)?;
+            }
+            Outcome::Scored(call) => {
+                let key = call.row.call_id.clone();
+                if let Some(&(first_file, first_line)) = self.seen.get(&key) {
+                    let reason = format!(
+                        "duplicate call_id `{key}` (first seen at {}:{first_line}); this record was not scored",
+                        self.options.inputs[first_file].display()
+                    );
+                    self.counts.duplicates += 1;
+                    self.reject(path, raw.file, raw.line_no, reason, Some(key), bytes)?;
+                } else {
+                    self.seen.insert(key, (raw.file, raw.line_no));
+                    self.score(raw.file, *call);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reject(
+        &mut self,
+        path: &Path,
+        file: usize,
+        line: u64,
+        reason: String,
+        call_id: Option<String>,
+        bytes: Option<&[u8]>,
+    ) -> Result<()> {
+        self.counts.read += 1;
+        self.counts.rejected += 1;
+        self.inputs[file].records += 1;
+        self.inputs[file].rejected += 1;
+        self.rejects
+            .write(&RejectRow::new(path, line, reason, call_id, bytes))
+    }
+
+    fn score(&mut self, file: usize, call: ScoredCall) {
+        self.counts.read += 1;
+        self.counts.scored += 1;
+        self.inputs[file].records += 1;
+        self.inputs[file].scored += 1;
+        self.counts.findings += call.findings.len() as u64;
+        self.counts.violations += u64::from(call.score.violations);
+        self.counts.rewards += u64::from(call.score.rewards);
+        self.agents
+            .entry(call.row.agent_id.clone())
+            .or_default()
+            .add(
+                self.engine,
+                &call.score,
+                call.findings.iter().map(|f| f.rule),
+            );
+        self.calls.push(call);
+    }
+
+    fn file_done(&mut self, file: usize, digestion: input::Digestion, error: Option<String>) {
+        let entry = &mut self.inputs[file];
+        entry.bytes = digestion.bytes;
+        entry.sha256 = digestion.sha256;
+        entry.error = error;
+    }
+
+    fn bytes_done(&self) -> u64 {
+        self.inputs.iter().map(|i| i.bytes).sum()
+    }
+
+    fn finish(self, staging: output::Staging, started: Instant) -> Result<RunSummary> {
+        let Fold {
+            engine,
+            options,
+            rejects,
+            mut calls,
+            agents,
+            inputs,
+            mut counts,
+            ..
+        } = self;
+        rejects.finish()?;
+        calls.sort_by(|a, b| a.row.call_id.cmp(&b.row.call_id));
+        counts.agents = agents.len() as u64;
+        staging.write_tables(engine, &calls, &agents)?;
+        let incomplete: Vec<String> = inputs
+            .iter()
+            .filter_map(|i| i.error.as_ref().map(|e| format!("{}: {e}", i.path)))
+            .collect();
+        let manifest = Manifest::new(engine, inputs, counts, started, options.threads);
+        let out_dir = staging.publish(&manifest)?;
+        if counts.read != counts.scored + counts.rejected {
+            return Err(Error::incomplete(format!(
+                "counts do not reconcile: read {} ≠ scored {} + rejected {}",
+                counts.read, counts.scored, counts.rejected
+            )));
+        }
+        if !incomplete.is_empty() {
+            return Err(Error::incomplete(format!(
+                "some inputs could not be read to the end; the tables in {} hold what was read before:\n  {}",
+                out_dir.display(),
+                incomplete.join("\n  ")
+            )));
+        }
+        Ok(RunSummary { manifest, out_dir })
+    }
+}
