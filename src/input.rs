@@ -139,12 +139,12 @@ fn check_turn(i: usize, raw: RawTurn) -> std::result::Result<Turn, String> {
     if raw.start_ms.is_some_and(|t| t < 0) || raw.end_ms.is_some_and(|t| t < 0) {
         return Err(format!("turns[{i}]: negative timestamp"));
     }
-    if let (Some(start), Some(end)) = (raw.start_ms, raw.end_ms) {
-        if end < start {
-            return Err(format!(
-                "turns[{i}]: end_ms before start_ms ({end} < {start})"
-            ));
-        }
+    if let (Some(start), Some(end)) = (raw.start_ms, raw.end_ms)
+        && end < start
+    {
+        return Err(format!(
+            "turns[{i}]: end_ms before start_ms ({end} < {start})"
+        ));
     }
     Ok(Turn {
         speaker,

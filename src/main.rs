@@ -1,7 +1,7 @@
 //! The `callqa` command: parses arguments, calls the library, prints, maps errors to exit codes.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -100,7 +100,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_engine(dir: &PathBuf) -> Result<Engine, Error> {
+fn load_engine(dir: &Path) -> Result<Engine, Error> {
     Engine::new(RulePack::load(dir)?)
 }
 

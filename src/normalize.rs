@@ -181,10 +181,10 @@ fn build_t2s_table() -> Vec<u32> {
             if let Some(c) = char::from_u32(cp) {
                 let converted = opencc.convert(c.encode_utf8(&mut buf));
                 let mut it = converted.chars();
-                if let (Some(s), None) = (it.next(), it.next()) {
-                    if s != c {
-                        table[i] = s as u32;
-                    }
+                if let (Some(s), None) = (it.next(), it.next())
+                    && s != c
+                {
+                    table[i] = s as u32;
                 }
             }
             i += 1;

@@ -91,7 +91,8 @@ fn ids(found: &[(String, Option<usize>, String)]) -> Vec<&str> {
 #[test]
 fn findings_per_call_table() {
     let engine = engine();
-    let cases: &[(&[(&str, &str)], Option<&str>, &[&str])] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>, &'a [&'a str]);
+    let cases: &[Case<'_>] = &[
         (
             &[("agent", "您好"), ("agent", "我保证今天到账")],
             None,

@@ -145,11 +145,12 @@ impl Manifest {
             super::REJECTS_FILE,
         ] {
             let file = staged.join(name);
-            let bytes = std::fs::read(&file).map_err(|e| Error::output(&file, "read back", e))?;
+            let (bytes, sha256) =
+                hash_file(&file).map_err(|e| Error::output(&file, "read back", e))?;
             manifest.outputs.push(OutputEntry {
                 file: name.to_string(),
-                bytes: bytes.len() as u64,
-                sha256: crate::rules::hex_digest(&Sha256::digest(&bytes)),
+                bytes,
+                sha256,
             });
         }
         super::write_file(path, |w| {
@@ -157,4 +158,21 @@ impl Manifest {
             std::io::Write::write_all(w, b"\n")
         })
     }
+}
+
+/// Size and SHA-256 of a file, read in chunks.
+fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((total, crate::rules::hex_digest(&hasher.finalize())))
 }
