@@ -442,3 +442,58 @@ fn a_rerun_replaces_the_previous_run() {
         .collect();
     assert!(leftovers.is_empty(), "staging folders left: {leftovers:?}");
 }
+
+#[test]
+fn agents_table_aggregates_the_expected_call_scores() {
+    use arrow_array::{Float64Array, Int64Array};
+    let out = tempfile::tempdir().unwrap();
+    run_into(out.path(), &fixture_inputs(), 2);
+    // agent → scores, from the hand-derived expectations and the agent of each fixture call.
+    let expected = expected();
+    let mut want: BTreeMap<String, Vec<(i64, bool)>> = BTreeMap::new();
+    let mut agent_of = BTreeMap::new();
+    for path in fixture_inputs() {
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            if let Ok(record) = serde_json::from_str::<Value>(line)
+                && let (Some(call), Some(agent)) =
+                    (record["call_id"].as_str(), record["agent_id"].as_str())
+            {
+                agent_of
+                    .entry(call.to_string())
+                    .or_insert(agent.to_string());
+            }
+        }
+    }
+    for (call_id, call) in expected["calls"].as_object().unwrap() {
+        want.entry(agent_of[call_id].clone()).or_default().push((
+            call["score"].as_i64().unwrap(),
+            call["auto_fail"].as_bool().unwrap(),
+        ));
+    }
+    let batches = read_table(&out.path().join("agents.parquet"));
+    let mut seen = 0;
+    for batch in &batches {
+        let agents = column::<StringArray>(batch, "agent_id");
+        let calls = column::<Int64Array>(batch, "calls");
+        let mean = column::<Float64Array>(batch, "mean_score");
+        let p10 = column::<Int32Array>(batch, "p10_score");
+        let auto_fail_rate = column::<Float64Array>(batch, "auto_fail_rate");
+        for i in 0..batch.num_rows() {
+            let scores = &want[agents.value(i)];
+            let n = scores.len() as f64;
+            let mut sorted: Vec<i64> = scores.iter().map(|s| s.0).collect();
+            sorted.sort();
+            let rank = (scores.len() * 10).div_ceil(100).max(1);
+            assert_eq!(calls.value(i), scores.len() as i64);
+            assert_eq!(
+                mean.value(i),
+                scores.iter().map(|s| s.0).sum::<i64>() as f64 / n
+            );
+            assert_eq!(p10.value(i) as i64, sorted[rank - 1]);
+            let fails = scores.iter().filter(|s| s.1).count() as f64;
+            assert_eq!(auto_fail_rate.value(i), fails / n);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, want.len(), "one row per agent");
+}
