@@ -73,6 +73,11 @@ impl Error {
         Error::from_kind(ErrorKind::Usage(message.into()))
     }
 
+    /// A usage error raised by a caller of the library (such as the command line).
+    pub fn usage_message(message: impl Into<String>) -> Error {
+        Error::usage(message)
+    }
+
     pub(crate) fn rule_pack(problems: Vec<RuleProblem>) -> Error {
         Error::from_kind(ErrorKind::RulePack(problems))
     }

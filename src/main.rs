@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use callqa::engine::Engine;
 use callqa::pipeline::{self, Progress, RunOptions};
-use callqa::rules::RulePack;
+use callqa::rules::{Kind, RulePack};
 use callqa::{Error, ErrorClass};
 
 /// Exit codes, documented in the README.
@@ -76,6 +76,18 @@ enum RulesCommand {
         #[arg(default_value = "rules")]
         dir: PathBuf,
     },
+    /// A table of the rules.
+    List {
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+    },
+    /// One rule in plain words, with its examples.
+    Explain {
+        /// The rule id.
+        id: String,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -84,6 +96,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Rules(RulesCommand::Check { dir }) => rules_check(dir),
         Command::Rules(RulesCommand::Test { dir }) => rules_test(dir),
+        Command::Rules(RulesCommand::List { dir }) => rules_list(dir),
+        Command::Rules(RulesCommand::Explain { id, rules }) => rules_explain(rules, &id),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -138,14 +152,63 @@ fn run(args: RunArgs) -> Result<u8, Error> {
 fn rules_check(dir: PathBuf) -> Result<u8, Error> {
     let engine = load_engine(&dir)?;
     let pack = engine.pack();
+    for warning in pack.warnings() {
+        println!("warning: {warning}");
+    }
+    let kinds: Vec<String> = Kind::ALL
+        .iter()
+        .map(|k| (k, pack.rules().iter().filter(|r| r.kind == *k).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{} {n}", k.as_str()))
+        .collect();
     println!(
-        "{}: {} rules in {} files, categories: {}",
+        "{}: {} rules in {} files ({}); categories: {}; 0 errors, {} warnings",
         dir.display(),
         pack.rules().len(),
         pack.files().len(),
-        pack.categories().join(", ")
+        kinds.join(", "),
+        pack.categories().join(", "),
+        pack.warnings().len()
     );
     Ok(exit::OK)
+}
+
+fn rules_list(dir: PathBuf) -> Result<u8, Error> {
+    let pack = RulePack::load(&dir)?;
+    println!(
+        "{:<12} {:<9} {:<15} {:<8} {:<4} {:>4}  what it checks",
+        "id", "kind", "category", "severity", "lang", "pts"
+    );
+    for rule in pack.rules() {
+        let mut summary = callqa::rules::explain::summary(rule);
+        if summary.chars().count() > 90 {
+            summary = summary.chars().take(89).collect::<String>() + "…";
+        }
+        println!(
+            "{:<12} {:<9} {:<15} {:<8} {:<4} {:>4}  {summary}",
+            rule.id,
+            rule.kind.as_str(),
+            rule.category,
+            rule.severity.as_str(),
+            rule.lang.as_str(),
+            rule.points,
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn rules_explain(dir: PathBuf, id: &str) -> Result<u8, Error> {
+    let pack = RulePack::load(&dir)?;
+    match pack.rule(id) {
+        Some(rule) => {
+            print!("{}", callqa::rules::explain::explain(rule));
+            Ok(exit::OK)
+        }
+        None => Err(Error::usage_message(format!(
+            "no rule `{id}` in {} (see `callqa rules list`)",
+            dir.display()
+        ))),
+    }
 }
 
 fn rules_test(dir: PathBuf) -> Result<u8, Error> {
@@ -153,7 +216,7 @@ fn rules_test(dir: PathBuf) -> Result<u8, Error> {
     let (failures, run) = engine.test_examples();
     for f in &failures {
         println!(
-            "FAIL {}:{}: rule {}: {} {:?}",
+            "FAIL {}:{}: rule {}: {} {}",
             f.file.display(),
             f.line,
             f.rule_id,

@@ -1,10 +1,12 @@
 //! Scores: a call's score from its findings, and per-agent aggregates that merge exactly.
 //!
-//! A call starts at 100. Each rule deducts `points` per violation up to its `cap` (a missing
-//! `require` deducts `points` once); each `reward` rule adds `points` per hit up to its `cap`, and
-//! all bonuses together add at most [`BONUS_CAP`]. The score is clamped to 0..=100. A `fatal`
-//! violation sets it to 0 and marks the call auto-failed. Category subscores apply the same
-//! arithmetic to the findings of one category.
+//! A call starts at the scorecard's `base` (100). Each rule deducts `points` per violation up
+//! to its `cap` (a missing `require` or broken `sequence` deducts `points` once), each
+//! category loses at most its `category_caps` entry, and each `reward` rule adds `points` per
+//! hit up to its `cap`, all bonuses together at most `bonus_cap`. The score is clamped to
+//! 0..=100 — or, when the scorecard gives `category_weights`, it is the weighted mean of the
+//! category subscores. A violation of a fatal severity sets it to 0 and marks the call
+//! auto-failed. Category subscores apply the same arithmetic to one category's findings.
 //!
 //! All arithmetic is in integers, so aggregates are exact and independent of order: that is
 //! what lets shards be merged later with the same result.
@@ -12,23 +14,19 @@
 use std::collections::BTreeMap;
 
 use crate::engine::{Engine, Finding};
-use crate::rules::Kind;
-
-/// Most bonus points all `reward` rules together can add to one call.
-pub const BONUS_CAP: u32 = 10;
 
 /// The score of one call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallScore {
     pub score: i32,
     pub auto_fail: bool,
-    /// Points deducted after per-rule caps.
+    /// Points deducted after per-rule and per-category caps.
     pub deductions: u32,
-    /// Bonus points added after per-rule caps and [`BONUS_CAP`].
+    /// Bonus points added after per-rule caps and the bonus cap.
     pub bonus: u32,
     /// One subscore per category of the pack, in [`crate::rules::RulePack::categories`] order.
     pub category_scores: Vec<i32>,
-    /// Findings that are violations (forbid hits and missing requirements).
+    /// Findings that are violations (not rewards).
     pub violations: u32,
     /// Findings that are rewards.
     pub rewards: u32,
@@ -36,41 +34,53 @@ pub struct CallScore {
 
 /// Scores a call from its findings.
 pub fn score_call(engine: &Engine, findings: &[Finding]) -> CallScore {
-    let rules = engine.pack().rules();
+    let pack = engine.pack();
+    let card = pack.scorecard();
     let mut per_rule: BTreeMap<usize, u32> = BTreeMap::new();
     for finding in findings {
         *per_rule.entry(finding.rule).or_default() += 1;
     }
-    let categories = engine.pack().categories().len();
+    let categories = pack.categories().len();
     let mut cat_deductions = vec![0u32; categories];
     let mut cat_bonus = vec![0u32; categories];
-    let (mut deductions, mut bonus) = (0u32, 0u32);
     let (mut violations, mut rewards) = (0u32, 0u32);
     let mut auto_fail = false;
     for (&index, &count) in &per_rule {
-        let rule = &rules[index];
+        let rule = &pack.rules()[index];
         let points = rule.points.saturating_mul(count).min(rule.cap);
         let category = engine.category_of(index);
-        if rule.kind == Kind::Reward {
+        if rule.kind.is_reward() {
             rewards += count;
-            bonus += points;
             cat_bonus[category] += points;
         } else {
             violations += count;
-            deductions += points;
             cat_deductions[category] += points;
-            auto_fail |= rule.is_fatal();
+            auto_fail |= card.is_fatal(rule.severity);
         }
     }
-    let bonus = bonus.min(BONUS_CAP);
+    for (category, name) in pack.categories().iter().enumerate() {
+        if let Some(&cap) = card.category_caps.get(name) {
+            cat_deductions[category] = cat_deductions[category].min(cap);
+        }
+    }
+    let deductions: u32 = cat_deductions.iter().sum();
+    let bonus = cat_bonus.iter().sum::<u32>().min(card.bonus_cap);
+    let category_scores: Vec<i32> = (0..categories)
+        .map(|c| {
+            clamp_score(
+                card.base,
+                cat_deductions[c],
+                cat_bonus[c].min(card.bonus_cap),
+            )
+        })
+        .collect();
     let score = if auto_fail {
         0
+    } else if card.category_weights.is_empty() {
+        clamp_score(card.base, deductions, bonus)
     } else {
-        clamp_score(deductions, bonus)
+        weighted_mean(&card.category_weights, pack.categories(), &category_scores)
     };
-    let category_scores = (0..categories)
-        .map(|c| clamp_score(cat_deductions[c], cat_bonus[c].min(BONUS_CAP)))
-        .collect();
     CallScore {
         score,
         auto_fail,
@@ -82,8 +92,23 @@ pub fn score_call(engine: &Engine, findings: &[Finding]) -> CallScore {
     }
 }
 
-fn clamp_score(deductions: u32, bonus: u32) -> i32 {
-    (100i64 - i64::from(deductions) + i64::from(bonus)).clamp(0, 100) as i32
+/// Σ weight × subscore / Σ weight, rounded half up, in integers.
+fn weighted_mean(weights: &BTreeMap<String, u32>, names: &[String], scores: &[i32]) -> i32 {
+    let (mut sum, mut total) = (0i64, 0i64);
+    for (name, score) in names.iter().zip(scores) {
+        let w = i64::from(weights.get(name).copied().unwrap_or(0));
+        sum += w * i64::from(*score);
+        total += w;
+    }
+    if total == 0 {
+        100
+    } else {
+        ((2 * sum + total) / (2 * total)) as i32
+    }
+}
+
+fn clamp_score(base: u32, deductions: u32, bonus: u32) -> i32 {
+    (i64::from(base) - i64::from(deductions) + i64::from(bonus)).clamp(0, 100) as i32
 }
 
 /// Per-agent aggregate; plain integers, merged by addition.
@@ -119,7 +144,7 @@ impl AgentStats {
         self.violations += u64::from(score.violations);
         for index in rules_found {
             let rule = &engine.pack().rules()[index];
-            if rule.kind != Kind::Reward {
+            if !rule.kind.is_reward() {
                 *self.rule_violations.entry(rule.id.clone()).or_default() += 1;
             }
         }
@@ -235,8 +260,17 @@ mod tests {
 
     #[test]
     fn clamping() {
-        assert_eq!(clamp_score(120, 10), 0);
-        assert_eq!(clamp_score(5, 10), 100);
-        assert_eq!(clamp_score(15, 3), 88);
+        assert_eq!(clamp_score(100, 120, 10), 0);
+        assert_eq!(clamp_score(100, 5, 10), 100);
+        assert_eq!(clamp_score(100, 15, 3), 88);
+    }
+
+    #[test]
+    fn weighted_mean_rounds_half_up() {
+        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let weights: BTreeMap<String, u32> = [("a".to_string(), 3), ("b".to_string(), 1)].into();
+        assert_eq!(weighted_mean(&weights, &names, &[100, 50]), 88); // 87.5
+        assert_eq!(weighted_mean(&weights, &names, &[90, 90]), 90);
+        assert_eq!(weighted_mean(&BTreeMap::new(), &names, &[1, 2]), 100);
     }
 }

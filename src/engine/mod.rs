@@ -1,20 +1,28 @@
 //! The compiled rule pack: built once, shared read-only by every worker thread.
 //!
-//! All literal phrases and exclusions of all rules go into one Aho-Corasick automaton, so each
-//! turn is scanned once whatever the size of the pack. Regexes run only on turns that a regex
-//! rule applies to (by speaker and call language). Each rule kind turns the hits into findings
-//! in its own file.
+//! Every condition leaf of every rule is numbered; all their literal phrases and exclusions go
+//! into one Aho-Corasick automaton, so each turn is scanned once whatever the size of the pack.
+//! Regexes run only on turns that their leaf applies to (by speaker and call language). Hits
+//! then pass the per-leaf modifiers (scope, negation, word boundary, proximity), and each rule
+//! kind turns its leaves' hits into findings in its own file.
 
+mod compile;
+mod conditions;
+mod filters;
 mod forbid;
 mod matcher;
 mod require;
+mod response;
 mod reward;
+mod sequence;
+mod timing;
 
 use crate::error::Result;
-use crate::input::{Call, Speaker};
+use crate::input::{Call, Turn};
 use crate::lang::{self, Language};
 use crate::normalize::{NormText, Normalizer};
-use crate::rules::{Kind, LangScope, Rule, RulePack, SpeakerScope};
+use crate::rules::{LangScope, RulePack, SpeakerScope};
+use compile::{CompiledCheck, CompiledRule, LeafSpec};
 
 pub use matcher::Hit;
 
@@ -23,17 +31,21 @@ pub use matcher::Hit;
 pub struct Finding {
     /// Index of the rule in [`RulePack::rules`].
     pub rule: usize,
-    /// The turn of the hit; `None` for a missing `require`.
+    /// The turn of the finding; `None` when it concerns the whole call (a missing `require`).
     pub turn: Option<usize>,
-    /// Byte range of the hit in the original turn text.
+    /// Byte range of the evidence in the original turn text.
     pub span: Option<(usize, usize)>,
+    /// Why, in words, when the matched text alone does not say (a gap, a missing step).
+    pub detail: Option<String>,
 }
 
 /// What the engine found in one call.
 #[derive(Clone, Debug)]
 pub struct Evaluation {
     pub language: Language,
-    /// Sorted by turn (missing requirements first), then position, then rule.
+    /// Whether every turn has `start_ms` and `end_ms` (timing rules apply).
+    pub timed: bool,
+    /// Sorted by turn (whole-call findings first), then position, then rule.
     pub findings: Vec<Finding>,
 }
 
@@ -42,6 +54,7 @@ pub struct Evaluation {
 pub struct Scratch {
     turns: Vec<NormText>,
     hits: Vec<Hit>,
+    offsets: Vec<usize>,
 }
 
 /// The compiled, read-only form of a [`RulePack`].
@@ -49,56 +62,82 @@ pub struct Engine {
     pack: RulePack,
     normalizer: Normalizer,
     matcher: matcher::Matcher,
+    leaves: Vec<LeafSpec>,
+    rules: Vec<CompiledRule>,
     /// For each language, whether each rule applies to calls in it.
     applies: [Vec<bool>; 3],
     category_of_rule: Vec<usize>,
 }
 
-/// Everything a rule kind needs to know about the call being evaluated.
+/// What a rule kind sees of the call being evaluated.
 pub(crate) struct CallView<'a> {
     pub call: &'a Call,
     pub turns: &'a [NormText],
+    /// Hits that passed every modifier, sorted by leaf, turn and position.
+    hits: &'a [Hit],
+    /// `hits[offsets[leaf]..offsets[leaf + 1]]` are the hits of `leaf`.
+    offsets: &'a [usize],
+    /// Start of the first turn and end of the last (ms), for time scopes.
+    first_start: Option<i64>,
+    last_end: Option<i64>,
 }
 
 impl CallView<'_> {
-    /// Whether `turn` is within `rule`'s position scope, counted among the speaker's turns.
-    fn in_position(&self, rule: &Rule, turn: usize) -> bool {
-        use crate::rules::Position;
-        let speaks = |t: &crate::input::Turn| speaker_matches(rule.speaker, t.speaker);
-        match rule.position {
-            Position::Whole => true,
-            Position::FirstTurns(n) => {
-                self.call.turns[..turn].iter().filter(|t| speaks(t)).count() < n as usize
-            }
-            Position::LastTurns(n) => {
-                self.call.turns[turn + 1..]
-                    .iter()
-                    .filter(|t| speaks(t))
-                    .count()
-                    < n as usize
-            }
-        }
+    pub(crate) fn leaf_hits(&self, leaf: usize) -> &[Hit] {
+        &self.hits[self.offsets[leaf]..self.offsets[leaf + 1]]
     }
 
-    /// Byte span in the original text of turn `hit.turn`.
+    /// Byte span in the original text of the hit's turn.
     fn original_span(&self, hit: &Hit) -> (usize, usize) {
         self.turns[hit.turn as usize].original_span(hit.start as usize, hit.end as usize)
     }
+
+    /// How many turns of `speaker` come before `turn`.
+    fn ordinal(&self, speaker: SpeakerScope, turn: usize) -> usize {
+        self.call.turns[..turn]
+            .iter()
+            .filter(|t| speaker.includes(t.speaker))
+            .count()
+    }
+
+    /// How many turns of `speaker` come after `turn`.
+    fn ordinal_from_end(&self, speaker: SpeakerScope, turn: usize) -> usize {
+        self.call.turns[turn + 1..]
+            .iter()
+            .filter(|t| speaker.includes(t.speaker))
+            .count()
+    }
+
+    fn finding_at(&self, rule: usize, hit: &Hit, detail: Option<String>) -> Finding {
+        Finding {
+            rule,
+            turn: Some(hit.turn as usize),
+            span: Some(self.original_span(hit)),
+            detail,
+        }
+    }
 }
 
-pub(crate) fn speaker_matches(scope: SpeakerScope, speaker: Speaker) -> bool {
-    match scope {
-        SpeakerScope::Any => true,
-        SpeakerScope::Agent => speaker == Speaker::Agent,
-        SpeakerScope::Customer => speaker == Speaker::Customer,
-    }
+/// The result of one rule on one call.
+pub(crate) struct Verdict {
+    pub findings: Vec<Finding>,
+    /// Whether what the rule describes is present (what `examples.match` asserts).
+    pub detected: bool,
+}
+
+fn is_timed(turns: &[Turn]) -> bool {
+    turns
+        .iter()
+        .all(|t| t.start_ms.is_some() && t.end_ms.is_some())
 }
 
 impl Engine {
     /// Compiles `pack`; fails (naming file, line and rule) if a phrase normalizes to nothing.
     pub fn new(pack: RulePack) -> Result<Engine> {
         let normalizer = Normalizer::new();
-        let matcher = matcher::Matcher::new(&pack, &normalizer)?;
+        let normalize = |s: &str| normalizer.normalize(s);
+        let (leaves, rules) = compile::compile(&pack, &normalize);
+        let matcher = matcher::Matcher::new(&pack, &leaves, &normalize)?;
         let applies = Language::ALL.map(|lang| {
             pack.rules()
                 .iter()
@@ -118,6 +157,8 @@ impl Engine {
             pack,
             normalizer,
             matcher,
+            leaves,
+            rules,
             applies,
             category_of_rule,
         })
@@ -138,6 +179,16 @@ impl Engine {
 
     /// Finds every hit of every rule in `call`.
     pub fn evaluate(&self, call: &Call, scratch: &mut Scratch) -> Evaluation {
+        self.evaluate_rules(call, scratch, None).0
+    }
+
+    /// Evaluates all rules, or only `only`; also says whether `only` detected its pattern.
+    fn evaluate_rules(
+        &self,
+        call: &Call,
+        scratch: &mut Scratch,
+        only: Option<usize>,
+    ) -> (Evaluation, bool) {
         scratch
             .turns
             .resize_with(call.turns.len(), NormText::default);
@@ -146,56 +197,167 @@ impl Engine {
         }
         let turns = &scratch.turns[..call.turns.len()];
         let language = lang::call_language(call, turns);
-        let applies = &self.applies[language.index()];
+        let timed = is_timed(&call.turns);
+        let rule_applies = |rule: usize| {
+            self.applies[language.index()][rule]
+                && only.is_none_or(|o| o == rule)
+                && (timed || !self.rules[rule].needs_timestamps)
+        };
         scratch.hits.clear();
         for (i, (turn, norm)) in call.turns.iter().zip(turns).enumerate() {
-            let rule_applies = |rule: usize| {
-                applies[rule] && speaker_matches(self.pack.rules()[rule].speaker, turn.speaker)
+            let leaf_applies = |leaf: usize| {
+                let spec = &self.leaves[leaf];
+                spec.speaker.includes(turn.speaker) && rule_applies(spec.rule)
             };
             self.matcher
-                .scan(i as u32, norm.as_str(), &rule_applies, &mut scratch.hits);
+                .scan(i as u32, norm.as_str(), &leaf_applies, &mut scratch.hits);
         }
-        let view = CallView { call, turns };
-        let findings = self.findings(&view, applies, &mut scratch.hits);
-        Evaluation { language, findings }
-    }
-
-    fn findings(&self, view: &CallView<'_>, applies: &[bool], hits: &mut Vec<Hit>) -> Vec<Finding> {
-        matcher::cancel_excluded(hits);
+        matcher::cancel_excluded(&mut scratch.hits);
+        let mut view = CallView {
+            call,
+            turns,
+            hits: &[],
+            offsets: &[],
+            first_start: call.turns.iter().filter_map(|t| t.start_ms).min(),
+            last_end: call
+                .turns
+                .iter()
+                .filter_map(|t| t.end_ms.or(t.start_ms))
+                .max(),
+        };
+        self.apply_modifiers(&view, &mut scratch.hits, &mut scratch.offsets);
+        view.hits = &scratch.hits;
+        view.offsets = &scratch.offsets;
         let mut findings = Vec::new();
-        let mut rest = &hits[..];
-        for (index, rule) in self.pack.rules().iter().enumerate() {
-            let split = rest.partition_point(|h| (h.rule as usize) <= index);
-            let (rule_hits, tail) = rest.split_at(split);
-            rest = tail;
-            if !applies[index] {
-                continue;
-            }
-            match rule.kind {
-                Kind::Forbid => forbid::evaluate(index, rule_hits, view, &mut findings),
-                Kind::Require => require::evaluate(index, rule, rule_hits, view, &mut findings),
-                Kind::Reward => reward::evaluate(index, rule_hits, view, &mut findings),
+        let mut detected = false;
+        for index in (0..self.rules.len()).filter(|&r| rule_applies(r)) {
+            if let Some(verdict) = self.evaluate_rule(index, &view) {
+                detected |= only == Some(index) && verdict.detected;
+                findings.extend(verdict.findings);
             }
         }
-        findings.sort_by_key(|f| (f.turn.map_or(0, |t| t + 1), f.span, f.rule));
-        findings
+        findings.sort_by(|a, b| {
+            (a.turn.map_or(0, |t| t + 1), a.span, a.rule, &a.detail).cmp(&(
+                b.turn.map_or(0, |t| t + 1),
+                b.span,
+                b.rule,
+                &b.detail,
+            ))
+        });
+        let evaluation = Evaluation {
+            language,
+            timed,
+            findings,
+        };
+        (evaluation, detected)
     }
 
-    /// Whether rule `rule` detects anything in one utterance by its speaker (agent for `any`),
-    /// as `rules test` checks the rule's examples.
-    pub fn detects(&self, rule: usize, text: &str) -> bool {
-        let mut norm = NormText::default();
-        self.normalizer.normalize_into(text, &mut norm);
-        let mut hits = Vec::new();
-        self.matcher
-            .scan(0, norm.as_str(), &|r| r == rule, &mut hits);
-        matcher::cancel_excluded(&mut hits);
-        !hits.is_empty()
+    /// Drops hits outside their leaf's scope, negated, off word boundaries or not near their
+    /// companion phrase; then indexes the rest by leaf.
+    fn apply_modifiers(&self, view: &CallView<'_>, hits: &mut Vec<Hit>, offsets: &mut Vec<usize>) {
+        let mut boundaries: Vec<Option<Vec<u32>>> = vec![None; view.turns.len()];
+        hits.retain(|hit| {
+            let spec = &self.leaves[hit.leaf as usize];
+            let text = view.turns[hit.turn as usize].as_str();
+            filters::in_scope(spec, hit, view)
+                && !spec
+                    .negation
+                    .as_ref()
+                    .is_some_and(|(words, window)| filters::negated(words, *window, hit, text))
+                && (!spec.word_boundary || {
+                    let bounds = boundaries[hit.turn as usize]
+                        .get_or_insert_with(|| filters::word_boundaries(text));
+                    filters::on_boundaries(bounds, hit)
+                })
+        });
+        index_by_leaf(hits, self.leaves.len(), offsets);
+        let near_ok: Vec<bool> = hits
+            .iter()
+            .map(|hit| match self.leaves[hit.leaf as usize].near {
+                None => true,
+                Some((near_leaf, distance)) => {
+                    let near_hits = &hits[offsets[near_leaf]..offsets[near_leaf + 1]];
+                    filters::is_near(hit, near_hits, distance, view)
+                }
+            })
+            .collect();
+        if near_ok.iter().any(|ok| !ok) {
+            let mut keep = near_ok.into_iter();
+            hits.retain(|_| keep.next().unwrap_or(true));
+            index_by_leaf(hits, self.leaves.len(), offsets);
+        }
+    }
+
+    fn evaluate_rule(&self, index: usize, view: &CallView<'_>) -> Option<Verdict> {
+        let compiled = &self.rules[index];
+        if let Some(when) = &compiled.when
+            && !conditions::holds(when, view)
+        {
+            return None;
+        }
+        let rule = &self.pack.rules()[index];
+        Some(match &compiled.check {
+            CompiledCheck::Forbid { cond, max_count } => {
+                forbid::evaluate(index, cond, *max_count, view)
+            }
+            CompiledCheck::Require { cond, min_count } => {
+                require::evaluate(index, cond, *min_count, view)
+            }
+            CompiledCheck::Reward { cond } => reward::evaluate(index, cond, view),
+            CompiledCheck::Sequence {
+                steps,
+                within_turns,
+            } => sequence::evaluate(index, steps, *within_turns, view),
+            CompiledCheck::Response {
+                trigger,
+                response,
+                within_turns,
+            } => response::evaluate(index, rule, trigger, response, *within_turns, view),
+            CompiledCheck::Timing => timing::evaluate(index, &rule.check, view),
+        })
+    }
+
+    /// Whether rule `rule` detects what it describes in the example's turns (see
+    /// `examples.match` in docs/rules.md).
+    pub fn detects(&self, rule: usize, example: &crate::rules::Example) -> bool {
+        let call = Call {
+            call_id: "example".into(),
+            agent_id: "example".into(),
+            started_at: None,
+            channel: None,
+            language: match self.pack.rules()[rule].lang {
+                LangScope::Zh => Some("zh".into()),
+                LangScope::En => Some("en".into()),
+                LangScope::Any => None,
+            },
+            customer_id: None,
+            turns: example
+                .turns
+                .iter()
+                .map(|t| Turn {
+                    speaker: t.speaker,
+                    text: t.text.clone(),
+                    start_ms: t.start_ms,
+                    end_ms: t.end_ms,
+                })
+                .collect(),
+        };
+        self.evaluate_rules(&call, &mut Scratch::default(), Some(rule))
+            .1
     }
 }
 
-#[cfg(test)]
-mod tests;
+/// Fills `offsets` so that `hits[offsets[l]..offsets[l + 1]]` are leaf `l`'s (hits are sorted).
+fn index_by_leaf(hits: &[Hit], leaves: usize, offsets: &mut Vec<usize>) {
+    offsets.clear();
+    offsets.resize(leaves + 1, 0);
+    for hit in hits {
+        offsets[hit.leaf as usize + 1] += 1;
+    }
+    for i in 1..offsets.len() {
+        offsets[i] += offsets[i - 1];
+    }
+}
 
 /// An example of a rule that does not behave as the rule says it should.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,20 +377,15 @@ impl Engine {
         let mut failures = Vec::new();
         let mut run = 0;
         for (index, rule) in self.pack.rules().iter().enumerate() {
-            let cases = rule
-                .examples_match
-                .iter()
-                .map(|e| (e, true))
-                .chain(rule.examples_no_match.iter().map(|e| (e, false)));
-            for (example, should_match) in cases {
+            for example in &rule.examples {
                 run += 1;
-                if self.detects(index, example) != should_match {
+                if self.detects(index, example) != example.should_match {
                     failures.push(ExampleFailure {
                         rule_id: rule.id.clone(),
                         file: rule.file.clone(),
                         line: rule.line,
-                        should_match,
-                        example: example.clone(),
+                        should_match: example.should_match,
+                        example: example.describe(),
                     });
                 }
             }
@@ -236,3 +393,6 @@ impl Engine {
         (failures, run)
     }
 }
+
+#[cfg(test)]
+mod tests;

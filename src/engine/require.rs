@@ -1,10 +1,10 @@
-//! `require`: the call must contain the rule's phrase — a greeting, the recording notice, an
-//! identity check, the closing script.
+//! `require`: the call must contain what the rule describes — a greeting, the recording
+//! notice, an identity check, the closing script, "请" at least twice.
 //!
-//! Satisfied by one hit in a turn of the rule's speaker, within `scope` when given
-//! (`first_turns = N` / `last_turns = N`, counted among that speaker's turns). When nothing
-//! satisfies it, one finding with no turn is written and `points` are deducted. A call with no
-//! turn of the rule's speaker at all is still checked: the requirement is missing.
+//! Satisfied when the rule's condition holds with at least `min_count` hits (default 1), where
+//! hits outside the condition's `scope` (`first_turns`, `last_turns`, `first_seconds`,
+//! `last_seconds`) do not count. When it is not satisfied, one finding for the whole call is
+//! written and `points` are deducted. `examples.match` = the requirement is met.
 //!
 //! ```toml
 //! [[rule]]
@@ -19,24 +19,24 @@
 //! examples.no_match = ["喂，什么事"]
 //! ```
 
-use super::{CallView, Finding, Hit};
-use crate::rules::Rule;
+use super::compile::Cond;
+use super::{CallView, Finding, Verdict, conditions};
 
-pub(super) fn evaluate(
-    index: usize,
-    rule: &Rule,
-    hits: &[Hit],
-    view: &CallView<'_>,
-    out: &mut Vec<Finding>,
-) {
-    let satisfied = hits
-        .iter()
-        .any(|hit| view.in_position(rule, hit.turn as usize));
-    if !satisfied {
-        out.push(Finding {
-            rule: index,
+pub(super) fn evaluate(rule: usize, cond: &Cond, min_count: u32, view: &CallView<'_>) -> Verdict {
+    let found = conditions::evidence(cond, view).len();
+    let satisfied = found >= min_count as usize;
+    let findings = if satisfied {
+        Vec::new()
+    } else {
+        vec![Finding {
+            rule,
             turn: None,
             span: None,
-        });
+            detail: (min_count > 1).then(|| format!("found {found} of at least {min_count}")),
+        }]
+    };
+    Verdict {
+        findings,
+        detected: satisfied,
     }
 }

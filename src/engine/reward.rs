@@ -1,7 +1,8 @@
 //! `reward`: good practice that earns a bonus, such as an empathy phrase.
 //!
-//! Every hit in a turn of the rule's speaker is one finding that adds the rule's `points`, up
-//! to its `cap` per call; all bonuses of a call together are capped (see `score`).
+//! Every hit of the rule's condition is one finding that adds the rule's `points`, up to its
+//! `cap` per call; all bonuses of a call together are capped by the scorecard's `bonus_cap`.
+//! `examples.match` = the rewarded thing is present.
 //!
 //! ```toml
 //! [[rule]]
@@ -12,14 +13,21 @@
 //! points = 2
 //! message = "表达理解与共情"
 //! phrases = ["我理解", "理解您的心情"]
-//! exclude = ["不理解"]
+//! negation = true            # "我不理解" earns nothing
 //! examples.match = ["我理解您的心情"]
 //! examples.no_match = ["这个我也不理解"]
 //! ```
 
-use super::{CallView, Finding, Hit};
+use super::compile::Cond;
+use super::{CallView, Verdict, conditions};
 
-pub(super) fn evaluate(rule: usize, hits: &[Hit], view: &CallView<'_>, out: &mut Vec<Finding>) {
-    // A reward finding is recorded exactly like a forbid hit; scoring tells them apart by kind.
-    super::forbid::evaluate(rule, hits, view, out);
+pub(super) fn evaluate(rule: usize, cond: &Cond, view: &CallView<'_>) -> Verdict {
+    let findings: Vec<_> = conditions::evidence(cond, view)
+        .iter()
+        .map(|hit| view.finding_at(rule, hit, None))
+        .collect();
+    Verdict {
+        detected: !findings.is_empty(),
+        findings,
+    }
 }

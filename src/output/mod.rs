@@ -16,7 +16,7 @@ use serde::Serialize;
 
 pub use manifest::{Counts, InputEntry, Manifest};
 
-use crate::engine::{Engine, Evaluation};
+use crate::engine::{Engine, Evaluation, Finding};
 use crate::error::{Error, Result};
 use crate::input::Call;
 use crate::score::{AgentStats, CallScore};
@@ -37,6 +37,8 @@ pub struct CallRow {
     pub channel: Option<String>,
     pub language: &'static str,
     pub turns: u32,
+    /// Every turn has timestamps, so timing rules were judged.
+    pub timed: bool,
 }
 
 /// One row of `findings.parquet`, without the call columns.
@@ -52,6 +54,36 @@ pub struct FindingRow {
     pub char_end: Option<u32>,
     pub matched: Option<String>,
     pub turn_text: Option<String>,
+    pub detail: Option<String>,
+}
+
+fn finding_row(engine: &Engine, call: &Call, f: &Finding) -> FindingRow {
+    let rule = &engine.pack().rules()[f.rule];
+    let turn = f.turn.map(|t| (t, &call.turns[t]));
+    let span = match (turn, f.span) {
+        (Some((_, turn)), Some((start, end))) => {
+            let char_start = turn.text[..start].chars().count() as u32;
+            let matched = &turn.text[start..end];
+            Some((
+                char_start,
+                char_start + matched.chars().count() as u32,
+                matched,
+            ))
+        }
+        _ => None,
+    };
+    FindingRow {
+        rule: f.rule,
+        turn: turn.map(|(t, _)| t as u32),
+        speaker: turn.map_or(rule.speaker.as_str(), |(_, t)| t.speaker.as_str()),
+        start_ms: turn.and_then(|(_, t)| t.start_ms),
+        end_ms: turn.and_then(|(_, t)| t.end_ms),
+        char_start: span.map(|s| s.0),
+        char_end: span.map(|s| s.1),
+        matched: span.map(|s| s.2.to_string()),
+        turn_text: turn.map(|(_, t)| t.text.clone()),
+        detail: f.detail.clone(),
+    }
 }
 
 /// A scored call with everything needed to write it.
@@ -72,38 +104,7 @@ pub fn scored_call(
     let findings = evaluation
         .findings
         .iter()
-        .map(|f| {
-            let rule = &engine.pack().rules()[f.rule];
-            match (f.turn, f.span) {
-                (Some(t), Some((start, end))) => {
-                    let turn = &call.turns[t];
-                    let char_start = turn.text[..start].chars().count() as u32;
-                    let matched = &turn.text[start..end];
-                    FindingRow {
-                        rule: f.rule,
-                        turn: Some(t as u32),
-                        speaker: turn.speaker.as_str(),
-                        start_ms: turn.start_ms,
-                        end_ms: turn.end_ms,
-                        char_start: Some(char_start),
-                        char_end: Some(char_start + matched.chars().count() as u32),
-                        matched: Some(matched.to_string()),
-                        turn_text: Some(turn.text.clone()),
-                    }
-                }
-                _ => FindingRow {
-                    rule: f.rule,
-                    turn: None,
-                    speaker: rule.speaker.as_str(),
-                    start_ms: None,
-                    end_ms: None,
-                    char_start: None,
-                    char_end: None,
-                    matched: None,
-                    turn_text: None,
-                },
-            }
-        })
+        .map(|f| finding_row(engine, &call, f))
         .collect();
     ScoredCall {
         row: CallRow {
@@ -114,6 +115,7 @@ pub fn scored_call(
             started_at: call.started_at,
             channel: call.channel,
             language: evaluation.language.as_str(),
+            timed: evaluation.timed,
         },
         score,
         findings,

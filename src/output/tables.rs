@@ -70,6 +70,7 @@ pub(super) fn write_calls(path: &Path, engine: &Engine, calls: &[ScoredCall]) ->
         utf8("channel", true),
         utf8("language", false),
         Field::new("turns", DataType::Int32, false),
+        Field::new("timed", DataType::Boolean, false),
         Field::new("score", DataType::Int32, false),
         Field::new("auto_fail", DataType::Boolean, false),
         Field::new("deductions", DataType::Int32, false),
@@ -99,13 +100,9 @@ pub(super) fn write_calls(path: &Path, engine: &Engine, calls: &[ScoredCall]) ->
             strings(chunk, |c| c.row.channel.as_deref()),
             strings(chunk, |c| Some(c.row.language)),
             int32s(chunk, |c| Some(c.row.turns as i32)),
+            booleans(chunk, |c| c.row.timed),
             int32s(chunk, |c| Some(c.score.score)),
-            Arc::new(
-                chunk
-                    .iter()
-                    .map(|c| Some(c.score.auto_fail))
-                    .collect::<BooleanArray>(),
-            ),
+            booleans(chunk, |c| c.score.auto_fail),
             int32s(chunk, |c| Some(c.score.deductions as i32)),
             int32s(chunk, |c| Some(c.score.bonus as i32)),
         ];
@@ -149,6 +146,7 @@ pub(super) fn write_findings(path: &Path, engine: &Engine, calls: &[ScoredCall])
         Field::new("char_end", DataType::Int32, true),
         utf8("matched", true),
         utf8("turn_text", true),
+        utf8("detail", true),
         Field::new("points", DataType::Int32, false),
         utf8("message", false),
         utf8("suggestion", true),
@@ -170,6 +168,7 @@ pub(super) fn write_findings(path: &Path, engine: &Engine, calls: &[ScoredCall])
             int32s(chunk, |r| r.finding.char_end.map(|c| c as i32)),
             strings(chunk, |r| r.finding.matched.as_deref()),
             strings(chunk, |r| r.finding.turn_text.as_deref()),
+            strings(chunk, |r| r.finding.detail.as_deref()),
             int32s(chunk, |r| Some(signed_points(rule(r)))),
             strings(chunk, |r| Some(&rule(r).message)),
             strings(chunk, |r| rule(r).suggestion.as_deref()),
@@ -180,7 +179,7 @@ pub(super) fn write_findings(path: &Path, engine: &Engine, calls: &[ScoredCall])
 /// Points of one finding before caps: negative for a violation, positive for a reward.
 fn signed_points(rule: &crate::rules::Rule) -> i32 {
     let points = rule.points as i32;
-    if rule.kind == crate::rules::Kind::Reward {
+    if rule.kind.is_reward() {
         points
     } else {
         -points
@@ -265,5 +264,13 @@ fn float64s<T>(rows: &[T], value: impl Fn(&T) -> f64) -> ArrayRef {
         rows.iter()
             .map(|r| Some(value(r)))
             .collect::<Float64Array>(),
+    )
+}
+
+fn booleans<T>(rows: &[T], value: impl Fn(&T) -> bool) -> ArrayRef {
+    Arc::new(
+        rows.iter()
+            .map(|r| Some(value(r)))
+            .collect::<BooleanArray>(),
     )
 }

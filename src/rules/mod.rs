@@ -1,8 +1,9 @@
 //! The rule pack: TOML files that QA staff write, loaded strictly.
 //!
-//! A pack is a folder of `*.toml` files, each holding `[[rule]]` tables (see `docs/rules.md`).
-//! Loading never half-succeeds: every problem in every file is collected, each naming its file,
-//! line and rule id, and the pack is returned only when there are none.
+//! A pack is a folder of `*.toml` files, each holding `[[rule]]` tables, plus an optional
+//! `scorecard.toml` (see `docs/rules.md`). Loading never half-succeeds: every problem in every
+//! file is collected, each naming its file, line and rule id, and the pack is returned only
+//! when there are none.
 //!
 //! ```
 //! let dir = tempfile::tempdir().unwrap();
@@ -21,13 +22,57 @@
 //! assert_eq!(pack.rules()[0].id, "OP-1");
 //! ```
 
+pub mod explain;
+mod lint;
 mod load;
 mod model;
+mod scorecard;
 
-pub use model::{Kind, LangScope, Position, Rule, RulePack, Severity, SpeakerScope};
+pub use model::{
+    Check, Condition, Distance, Example, ExampleTurn, Kind, LangScope, Leaf, Near, Negation, Rule,
+    RulePack, Scope, Severity, SpeakerScope, TimingMetric,
+};
+pub use scorecard::Scorecard;
 
 /// The built-in categories; a pack may add its own.
 pub const BUILTIN_CATEGORIES: [&str; 4] =
     ["compliance", "banned_wording", "over_promising", "empathy"];
+
+/// The file in a pack folder that holds the scorecard rather than rules.
+pub const SCORECARD_FILE: &str = "scorecard.toml";
+
+/// Negators used by `negation = true`, Chinese and English.
+pub const DEFAULT_NEGATORS: [&str; 27] = [
+    "不",
+    "没",
+    "没有",
+    "未",
+    "别",
+    "无法",
+    "不能",
+    "不会",
+    "不是",
+    "并非",
+    "不太",
+    "not",
+    "never",
+    "no",
+    "can't",
+    "cannot",
+    "won't",
+    "don't",
+    "doesn't",
+    "didn't",
+    "isn't",
+    "wasn't",
+    "aren't",
+    "couldn't",
+    "wouldn't",
+    "shouldn't",
+    "unable to",
+];
+
+/// Characters before a hit searched for a negator when the rule does not say.
+pub const DEFAULT_NEGATION_WINDOW: u32 = 6;
 
 pub(crate) use load::hex as hex_digest;

@@ -1,0 +1,170 @@
+//! Per-hit modifiers applied after matching: position/time scope, negation, word boundaries
+//! and proximity (`near`).
+
+use std::sync::OnceLock;
+
+use super::compile::LeafSpec;
+use super::{CallView, Hit};
+use crate::rules::{Distance, Scope};
+
+/// Clause punctuation: a negator before it does not negate what comes after.
+const CLAUSE_BREAKS: &[char] = &[
+    ',', '.', '!', '?', ';', ':', '，', '。', '！', '？', '；', '：', '、',
+];
+
+/// Whether `hit` is inside its leaf's position or time scope.
+pub(super) fn in_scope(spec: &LeafSpec, hit: &Hit, view: &CallView<'_>) -> bool {
+    let turn = hit.turn as usize;
+    match spec.scope {
+        Scope::Whole => true,
+        Scope::FirstTurns(n) => view.ordinal(spec.speaker, turn) < n as usize,
+        Scope::LastTurns(n) => view.ordinal_from_end(spec.speaker, turn) < n as usize,
+        Scope::FirstMs(ms) => match (view.first_start, view.call.turns[turn].start_ms) {
+            (Some(first), Some(start)) => start - first < ms,
+            _ => false,
+        },
+        Scope::LastMs(ms) => {
+            let t = &view.call.turns[turn];
+            match (view.last_end, t.end_ms.or(t.start_ms)) {
+                (Some(last), Some(end)) => last - end < ms,
+                _ => false,
+            }
+        }
+    }
+}
+
+/// Whether a negator stands within the window before `hit`, in the same clause.
+pub(super) fn negated(negators: &[String], window: u32, hit: &Hit, text: &str) -> bool {
+    let before = &text[..hit.start as usize];
+    let mut start = before.len();
+    for (taken, (i, c)) in before.char_indices().rev().enumerate() {
+        if taken as u32 >= window || CLAUSE_BREAKS.contains(&c) {
+            break;
+        }
+        start = i;
+    }
+    let window_text = &before[start..];
+    negators.iter().any(|neg| contains_word(window_text, neg))
+}
+
+/// `needle` in `haystack`; an ASCII-alphabetic needle must stand as a whole word.
+fn contains_word(haystack: &str, needle: &str) -> bool {
+    let ascii_word = needle.bytes().any(|b| b.is_ascii_alphabetic());
+    haystack.match_indices(needle).any(|(i, _)| {
+        if !ascii_word {
+            return true;
+        }
+        let before = haystack[..i].chars().next_back();
+        let after = haystack[i + needle.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+fn jieba() -> &'static jieba_rs::Jieba {
+    static JIEBA: OnceLock<jieba_rs::Jieba> = OnceLock::new();
+    JIEBA.get_or_init(jieba_rs::Jieba::new)
+}
+
+/// Byte offsets where words start or end in `text`, by jieba segmentation.
+pub(super) fn word_boundaries(text: &str) -> Vec<u32> {
+    let mut bounds = vec![0u32];
+    let mut offset = 0u32;
+    for word in jieba().cut(text, false) {
+        offset += word.word.len() as u32;
+        bounds.push(offset);
+    }
+    bounds
+}
+
+/// Whether `hit` starts and ends on word boundaries.
+pub(super) fn on_boundaries(bounds: &[u32], hit: &Hit) -> bool {
+    bounds.binary_search(&hit.start).is_ok() && bounds.binary_search(&hit.end).is_ok()
+}
+
+/// Whether one of `near_hits` is within `distance` of `hit`.
+pub(super) fn is_near(
+    hit: &Hit,
+    near_hits: &[Hit],
+    distance: Distance,
+    view: &CallView<'_>,
+) -> bool {
+    near_hits.iter().any(|other| match distance {
+        Distance::Turns(n) => hit.turn.abs_diff(other.turn) <= n,
+        Distance::Chars(n) => {
+            if other.turn != hit.turn {
+                return false;
+            }
+            let (lo, hi) = if other.end <= hit.start {
+                (other.end, hit.start)
+            } else if hit.end <= other.start {
+                (hit.end, other.start)
+            } else {
+                return true;
+            };
+            let text = view.turns[hit.turn as usize].as_str();
+            text[lo as usize..hi as usize].chars().count() as u32 <= n
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit_at(text: &str, needle: &str) -> Hit {
+        let start = text.find(needle).unwrap() as u32;
+        Hit {
+            leaf: 0,
+            turn: 0,
+            start,
+            end: start + needle.len() as u32,
+            exclude: false,
+        }
+    }
+
+    #[test]
+    fn negation_table() {
+        let negators: Vec<String> = crate::rules::DEFAULT_NEGATORS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let cases = [
+            ("我不理解", "理解", true),
+            ("我不太能理解", "理解", true),
+            ("不，我理解您", "理解", false),
+            ("我理解您", "理解", false),
+            ("我们不会马上解决", "马上解决", true),
+            ("i can't guarantee that", "guarantee", true),
+            ("it is not guaranteed", "guaranteed", true),
+            ("i know i guarantee it", "guarantee", false),
+            ("nothing i guarantee", "guarantee", false),
+            ("这件事情我们真的是完全保证", "保证", false),
+        ];
+        for (text, needle, want) in cases {
+            assert_eq!(
+                negated(&negators, 6, &hit_at(text, needle), text),
+                want,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn word_boundaries_keep_words_whole() {
+        for (text, needle, want) in [
+            ("我向您保证", "保证", true),
+            ("您的保证金已退还", "保证", false),
+            ("请问有什么可以帮您", "请", false),
+            ("请您稍等", "请", true),
+        ] {
+            let bounds = word_boundaries(text);
+            assert_eq!(
+                on_boundaries(&bounds, &hit_at(text, needle)),
+                want,
+                "{text}: {:?}",
+                jieba().cut(text, false)
+            );
+        }
+    }
+}
