@@ -497,3 +497,188 @@ fn agents_table_aggregates_the_expected_call_scores() {
     }
     assert_eq!(seen, want.len(), "one row per agent");
 }
+
+/// Findings and scores of one output folder as text, for snapshots.
+fn render_run(out: &Path) -> String {
+    use arrow_array::Int64Array;
+    let mut text = String::new();
+    for batch in read_table(&out.join("findings.parquet")) {
+        let call = column::<StringArray>(&batch, "call_id");
+        let rule = column::<StringArray>(&batch, "rule_id");
+        let turn = column::<Int32Array>(&batch, "turn_index");
+        let start = column::<Int64Array>(&batch, "start_ms");
+        let matched = column::<StringArray>(&batch, "matched");
+        let detail = column::<StringArray>(&batch, "detail");
+        for i in 0..batch.num_rows() {
+            let opt = |present: bool, value: String| if present { value } else { "-".into() };
+            text += &format!(
+                "{} turn={} start_ms={} {} matched={} detail={}\n",
+                call.value(i),
+                opt(turn.is_valid(i), turn.value(i).to_string()),
+                opt(start.is_valid(i), start.value(i).to_string()),
+                rule.value(i),
+                opt(matched.is_valid(i), format!("{:?}", matched.value(i))),
+                opt(detail.is_valid(i), detail.value(i).to_string()),
+            );
+        }
+    }
+    text += "--\n";
+    for (call, (score, auto_fail)) in scores_by_call(out) {
+        text += &format!("{call} score={score} auto_fail={auto_fail}\n");
+    }
+    text
+}
+
+/// One fixture per rule kind (and one for the condition modifiers): its own examples pass, and
+/// its calls give the reviewed findings in `tests/snapshots/`.
+#[test]
+fn each_rule_kind_on_its_fixture() {
+    for kind in [
+        "forbid",
+        "require",
+        "reward",
+        "sequence",
+        "response",
+        "timing",
+        "modifiers",
+    ] {
+        let dir = root().join("fixtures/kinds").join(kind);
+        let rules = dir.to_str().unwrap();
+        let test = callqa(&["rules", "test", rules], &[]);
+        assert!(
+            test.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&test.stdout)
+        );
+        let out = tempfile::tempdir().unwrap();
+        let output = callqa(
+            &[
+                "run",
+                "--quiet",
+                "--rules",
+                rules,
+                "--out",
+                out.path().to_str().unwrap(),
+            ],
+            &[dir.join("calls.jsonl")],
+        );
+        assert!(
+            output.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        insta::assert_snapshot!(format!("kind_{kind}"), render_run(out.path()));
+    }
+}
+
+/// The rule examples in the documentation are real: they load and pass their own examples.
+#[test]
+fn documented_rules_load_and_pass() {
+    for doc in ["README.md", "docs/rules.md"] {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap();
+        let rules: Vec<&str> = text
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .filter(|block| block.trim_start().starts_with("[[rule]]"))
+            .collect();
+        assert!(!rules.is_empty(), "{doc} has rule examples");
+        let dir = tempfile::tempdir().unwrap();
+        write_pack(dir.path(), &rules.join("\n"));
+        let output = callqa(&["rules", "test", dir.path().to_str().unwrap()], &[]);
+        assert!(
+            output.status.success(),
+            "{doc}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn rules_check_reports_every_problem_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pack(
+        dir.path(),
+        r#"[[rule]]
+id = "SEQ-1"
+kind = "sequence"
+category = "compliance"
+severity = "major"
+message = "m"
+steps = [{ phrases = ["a"] }]
+examples.match = ["a"]
+examples.no_match = ["b"]
+
+[[rule]]
+id = "TIM-1"
+kind = "timing"
+category = "compliance"
+severity = "minor"
+message = "m"
+metric = "response_gap"
+max = 7
+phrases = ["x"]
+examples.match = ["a"]
+examples.no_match = ["b"]
+
+[[rule]]
+id = "RSP-1"
+kind = "response"
+category = "empathy"
+severity = "major"
+message = "m"
+trigger = { phrases = ["投诉"], colour = "red" }
+response = { phrases = ["理解"] }
+examples.match = ["a"]
+examples.no_match = ["b"]
+"#,
+    );
+    let output = callqa(&["rules", "check", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // A TOML-level error (unknown key) stops that file before the rule checks run.
+    assert!(
+        stderr.contains("pack.toml:29: rule RSP-1: unknown field `colour`"),
+        "{stderr}"
+    );
+    let fixed = std::fs::read_to_string(dir.path().join("pack.toml"))
+        .unwrap()
+        .replace(", colour = \"red\"", "");
+    std::fs::write(dir.path().join("pack.toml"), fixed).unwrap();
+    let output = callqa(&["rules", "check", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the rule pack has 2 problems"), "{stderr}");
+    assert!(
+        stderr.contains("pack.toml:7: rule SEQ-1: a `sequence` needs at least two `steps`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("pack.toml:12: rule TIM-1: `phrases/regex/exclude/scope/negation/near/all/any/not` is not used by `timing` rules"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn rules_list_and_explain_describe_the_bundled_pack() {
+    let list = callqa(&["rules", "list"], &[]);
+    let stdout = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success());
+    let rule_rows = stdout.lines().count() - 1;
+    let check = String::from_utf8_lossy(&callqa(&["rules", "check"], &[]).stdout).to_string();
+    assert!(
+        check.contains(&format!(": {rule_rows} rules in ")),
+        "{check}"
+    );
+    let explain = callqa(&["rules", "explain", "OP-ZH-001"], &[]);
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(explain.status.success());
+    assert!(
+        text.starts_with("OP-ZH-001 — forbid rule, category over_promising"),
+        "{text}"
+    );
+    assert!(text.contains("examples that must match:"), "{text}");
+    let missing = callqa(&["rules", "explain", "NO-SUCH-RULE"], &[]);
+    assert_eq!(missing.status.code(), Some(2));
+}

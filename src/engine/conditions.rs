@@ -2,6 +2,7 @@
 
 use super::compile::Cond;
 use super::{CallView, Hit};
+use crate::rules::SpeakerScope;
 
 /// Whether `cond` holds anywhere in the call.
 pub(super) fn holds(cond: &Cond, view: &CallView<'_>) -> bool {
@@ -35,4 +36,12 @@ fn collect(cond: &Cond, view: &CallView<'_>, out: &mut Vec<Hit>) {
         }
         Cond::Not(_) => {}
     }
+}
+
+/// The evidence of `cond` said by `speaker`: other speakers' parts of a composition are context
+/// that makes the condition hold, not findings of their own.
+pub(super) fn evidence_of(cond: &Cond, speaker: SpeakerScope, view: &CallView<'_>) -> Vec<Hit> {
+    let mut hits = evidence(cond, view);
+    hits.retain(|h| speaker.includes(view.call.turns[h.turn as usize].speaker));
+    hits
 }

@@ -22,9 +22,16 @@
 
 use super::compile::Cond;
 use super::{CallView, Verdict, conditions};
+use crate::rules::SpeakerScope;
 
-pub(super) fn evaluate(rule: usize, cond: &Cond, max_count: u32, view: &CallView<'_>) -> Verdict {
-    let hits = conditions::evidence(cond, view);
+pub(super) fn evaluate(
+    rule: usize,
+    speaker: SpeakerScope,
+    cond: &Cond,
+    max_count: u32,
+    view: &CallView<'_>,
+) -> Verdict {
+    let hits = conditions::evidence_of(cond, speaker, view);
     let findings = hits
         .iter()
         .skip(max_count as usize)

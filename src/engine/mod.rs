@@ -298,12 +298,12 @@ impl Engine {
         let rule = &self.pack.rules()[index];
         Some(match &compiled.check {
             CompiledCheck::Forbid { cond, max_count } => {
-                forbid::evaluate(index, cond, *max_count, view)
+                forbid::evaluate(index, rule.speaker, cond, *max_count, view)
             }
             CompiledCheck::Require { cond, min_count } => {
-                require::evaluate(index, cond, *min_count, view)
+                require::evaluate(index, rule.speaker, cond, *min_count, view)
             }
-            CompiledCheck::Reward { cond } => reward::evaluate(index, cond, view),
+            CompiledCheck::Reward { cond } => reward::evaluate(index, rule.speaker, cond, view),
             CompiledCheck::Sequence {
                 steps,
                 within_turns,

@@ -21,9 +21,16 @@
 
 use super::compile::Cond;
 use super::{CallView, Finding, Verdict, conditions};
+use crate::rules::SpeakerScope;
 
-pub(super) fn evaluate(rule: usize, cond: &Cond, min_count: u32, view: &CallView<'_>) -> Verdict {
-    let found = conditions::evidence(cond, view).len();
+pub(super) fn evaluate(
+    rule: usize,
+    speaker: SpeakerScope,
+    cond: &Cond,
+    min_count: u32,
+    view: &CallView<'_>,
+) -> Verdict {
+    let found = conditions::evidence_of(cond, speaker, view).len();
     let satisfied = found >= min_count as usize;
     let findings = if satisfied {
         Vec::new()

@@ -20,9 +20,15 @@
 
 use super::compile::Cond;
 use super::{CallView, Verdict, conditions};
+use crate::rules::SpeakerScope;
 
-pub(super) fn evaluate(rule: usize, cond: &Cond, view: &CallView<'_>) -> Verdict {
-    let findings: Vec<_> = conditions::evidence(cond, view)
+pub(super) fn evaluate(
+    rule: usize,
+    speaker: SpeakerScope,
+    cond: &Cond,
+    view: &CallView<'_>,
+) -> Verdict {
+    let findings: Vec<_> = conditions::evidence_of(cond, speaker, view)
         .iter()
         .map(|hit| view.finding_at(rule, hit, None))
         .collect();
