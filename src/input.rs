@@ -75,6 +75,11 @@ struct RawTurn {
 
 /// Parses one JSONL line into a [`Call`], or says why it breaks the input contract.
 pub fn parse_record(line: &[u8]) -> std::result::Result<Call, String> {
+    parse_record_limited(line, usize::MAX)
+}
+
+/// [`parse_record`], rejecting calls with more than `max_turns` turns.
+pub fn parse_record_limited(line: &[u8], max_turns: usize) -> std::result::Result<Call, String> {
     let text = std::str::from_utf8(line)
         .map_err(|e| format!("the line is not valid UTF-8 (at byte {})", e.valid_up_to()))?;
     let raw: RawCall = serde_json::from_str(text).map_err(|e| match e.classify() {
@@ -86,6 +91,12 @@ pub fn parse_record(line: &[u8]) -> std::result::Result<Call, String> {
     let raw_turns = raw.turns.ok_or("missing field `turns`")?;
     if raw_turns.is_empty() {
         return Err("no turns: `turns` is an empty list".into());
+    }
+    if raw_turns.len() > max_turns {
+        return Err(format!(
+            "too many turns: {} (the limit is {max_turns}, see --max-turns)",
+            raw_turns.len()
+        ));
     }
     let started_at = match raw.started_at {
         Some(s) => Some(parse_timestamp(&s)?),

@@ -47,15 +47,21 @@ struct RunArgs {
     /// Folder of rule files (*.toml).
     #[arg(long, default_value = "rules")]
     rules: PathBuf,
-    /// Output folder; a previous run in it is replaced.
+    /// Output folder; a previous run in it is replaced as a whole.
     #[arg(long)]
     out: PathBuf,
+    /// Replace --out even if it holds files that are not a callqa run.
+    #[arg(long)]
+    force: bool,
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Longest accepted record (one JSONL line) in bytes; longer ones are rejected.
     #[arg(long, default_value_t = pipeline::DEFAULT_MAX_RECORD_BYTES)]
     max_record_bytes: usize,
+    /// Most turns in one call; a call with more is rejected.
+    #[arg(long, default_value_t = pipeline::DEFAULT_MAX_TURNS)]
+    max_turns: usize,
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -125,6 +131,8 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         out_dir: args.out,
         threads: args.threads,
         max_record_bytes: args.max_record_bytes,
+        max_turns: args.max_turns,
+        force: args.force,
     };
     let progress = Bar::new(!args.quiet && std::io::stderr().is_terminal());
     let summary = pipeline::run(&engine, &options, &progress)?;

@@ -27,10 +27,17 @@ pub struct RunOptions {
     pub threads: usize,
     /// Longest accepted line; a longer record is rejected without being held in memory.
     pub max_record_bytes: usize,
+    /// Most turns in one call; a call with more is rejected.
+    pub max_turns: usize,
+    /// Replace `out_dir` even if it holds files that are not a callqa run.
+    pub force: bool,
 }
 
 /// Default for [`RunOptions::max_record_bytes`]: 64 MiB.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
+
+/// Default for [`RunOptions::max_turns`].
+pub const DEFAULT_MAX_TURNS: usize = 10_000;
 
 /// Lines handed to the pool at once: large enough to keep both cores busy, small enough to keep
 /// memory flat.
@@ -93,7 +100,7 @@ pub fn run(engine: &Engine, options: &RunOptions, progress: &dyn Progress) -> Re
         .iter()
         .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
         .sum();
-    let staging = output::Staging::create(&options.out_dir)?;
+    let staging = output::Staging::create(&options.out_dir, options.force)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .build()
@@ -115,7 +122,7 @@ pub fn run(engine: &Engine, options: &RunOptions, progress: &dyn Progress) -> Re
                         lines
                             .par_iter()
                             .map_init(Scratch::default, |scratch, raw| {
-                                process(engine, raw, scratch)
+                                process(engine, options, raw, scratch)
                             })
                             .collect()
                     });
@@ -177,7 +184,7 @@ fn read_all(readers: Vec<LineReader>, sender: mpsc::SyncSender<Message>) {
     }
 }
 
-fn process(engine: &Engine, raw: &RawLine, scratch: &mut Scratch) -> Outcome {
+fn process(engine: &Engine, options: &RunOptions, raw: &RawLine, scratch: &mut Scratch) -> Outcome {
     let bytes = match &raw.line {
         Line::TooLong(n) => {
             return Outcome::Rejected(format!(
@@ -189,7 +196,7 @@ fn process(engine: &Engine, raw: &RawLine, scratch: &mut Scratch) -> Outcome {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Outcome::Blank;
     }
-    match input::parse_record(bytes) {
+    match input::parse_record_limited(bytes, options.max_turns) {
         Err(reason) => Outcome::Rejected(reason),
         Ok(call) => {
             let evaluation = engine.evaluate(&call, scratch);

@@ -145,6 +145,7 @@ impl Matcher {
 pub(crate) fn cancel_excluded(hits: &mut Vec<Hit>) {
     hits.sort_unstable();
     let mut kept = Vec::with_capacity(hits.len());
+    let mut exclusions: Vec<(u32, u32)> = Vec::new();
     let mut group_start = 0;
     while group_start < hits.len() {
         let (leaf, turn) = (hits[group_start].leaf, hits[group_start].turn);
@@ -153,10 +154,18 @@ pub(crate) fn cancel_excluded(hits: &mut Vec<Hit>) {
             .take_while(|h| h.leaf == leaf && h.turn == turn)
             .count();
         let group = &hits[group_start..group_start + group_len];
+        // Exclusions by start, each with the furthest end of those starting no later: a hit
+        // overlaps an exclusion iff one starting before the hit's end reaches past its start.
+        exclusions.clear();
+        exclusions.extend(group.iter().filter(|h| h.exclude).map(|h| (h.start, h.end)));
+        let mut reach = 0;
+        for x in exclusions.iter_mut() {
+            reach = reach.max(x.1);
+            x.1 = reach;
+        }
         for hit in group.iter().filter(|h| !h.exclude) {
-            let excluded = group
-                .iter()
-                .any(|x| x.exclude && x.start < hit.end && hit.start < x.end);
+            let before_end = exclusions.partition_point(|x| x.0 < hit.end);
+            let excluded = before_end > 0 && exclusions[before_end - 1].1 > hit.start;
             let duplicate = kept.last().is_some_and(|k: &Hit| {
                 (k.leaf, k.turn, k.start, k.end) == (leaf, turn, hit.start, hit.end)
             });
@@ -167,4 +176,46 @@ pub(crate) fn cancel_excluded(hits: &mut Vec<Hit>) {
         group_start += group_len;
     }
     *hits = kept;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(start: u32, end: u32, exclude: bool) -> Hit {
+        Hit {
+            leaf: 0,
+            turn: 0,
+            start,
+            end,
+            exclude,
+        }
+    }
+
+    #[test]
+    fn exclusions_cancel_overlapping_hits_only() {
+        // text: "不能保证 保证金 保证" with hits of 保证 at 2, 5 and 9.
+        let mut hits = vec![
+            hit(2, 4, false),
+            hit(5, 7, false),
+            hit(9, 11, false),
+            hit(0, 4, true),
+            hit(5, 8, true),
+            hit(9, 11, false),
+        ];
+        cancel_excluded(&mut hits);
+        assert_eq!(hits, [hit(9, 11, false)]);
+    }
+
+    #[test]
+    fn a_long_exclusion_covers_later_hits() {
+        let mut hits = vec![
+            hit(0, 20, true),
+            hit(3, 5, true),
+            hit(10, 12, false),
+            hit(25, 27, false),
+        ];
+        cancel_excluded(&mut hits);
+        assert_eq!(hits, [hit(25, 27, false)]);
+    }
 }

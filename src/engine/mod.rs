@@ -233,7 +233,7 @@ impl Engine {
         for index in (0..self.rules.len()).filter(|&r| rule_applies(r)) {
             if let Some(verdict) = self.evaluate_rule(index, &view) {
                 detected |= only == Some(index) && verdict.detected;
-                findings.extend(verdict.findings);
+                findings.extend(listed(verdict.findings));
             }
         }
         findings.sort_by(|a, b| {
@@ -345,6 +345,26 @@ impl Engine {
         self.evaluate_rules(&call, &mut Scratch::default(), Some(rule))
             .1
     }
+}
+
+/// Most findings one rule lists for one call; a pathological turn (a phrase repeated a million
+/// times) must not turn into a million rows.
+pub const MAX_FINDINGS_PER_RULE: usize = 100;
+
+/// Keeps the first [`MAX_FINDINGS_PER_RULE`] findings and says on the last how many were left out.
+fn listed(mut findings: Vec<Finding>) -> Vec<Finding> {
+    if findings.len() > MAX_FINDINGS_PER_RULE {
+        let left_out = findings.len() - MAX_FINDINGS_PER_RULE;
+        findings.truncate(MAX_FINDINGS_PER_RULE);
+        if let Some(last) = findings.last_mut() {
+            let note = format!("{left_out} more findings of this rule in this call not listed");
+            last.detail = Some(match last.detail.take() {
+                Some(detail) => format!("{detail}; {note}"),
+                None => note,
+            });
+        }
+    }
+    findings
 }
 
 /// Fills `offsets` so that `hits[offsets[l]..offsets[l + 1]]` are leaf `l`'s (hits are sorted).

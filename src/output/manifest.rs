@@ -135,7 +135,7 @@ impl Manifest {
         }
     }
 
-    /// Hashes the finished outputs in `out` and writes the manifest to `path`.
+    /// Hashes the finished outputs in `staged` and writes the manifest to `path`.
     pub(super) fn write(&self, path: &Path, staged: &Path) -> Result<()> {
         let mut manifest = self.clone();
         for name in [

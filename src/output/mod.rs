@@ -1,8 +1,8 @@
 //! The output folder: Parquet tables, `rejects.jsonl` and `manifest.json`.
 //!
-//! Everything is first written into a staging folder inside `--out`, synced, then renamed into
-//! place; the old `manifest.json` is removed first and the new one is renamed in last, so a
-//! folder with a manifest always holds one complete run (the manifest is the success marker).
+//! Everything is first written into a staging folder beside `--out`, synced, and then the
+//! staging folder replaces `--out` by renames (see [`Staging`]), so `--out` always holds one
+//! complete run, whose `manifest.json` is written last.
 
 mod manifest;
 mod tables;
@@ -57,6 +57,35 @@ pub struct FindingRow {
     pub detail: Option<String>,
 }
 
+/// Turns longer than this are cut to an excerpt around the match in `turn_text`.
+const MAX_TURN_TEXT_BYTES: usize = 4096;
+
+/// The turn text, or for a long turn an excerpt around `span` marked with "…".
+fn excerpt(text: &str, span: Option<(usize, usize)>) -> String {
+    if text.len() <= MAX_TURN_TEXT_BYTES {
+        return text.to_string();
+    }
+    let (start, end) = span.unwrap_or((0, 0));
+    let radius = MAX_TURN_TEXT_BYTES / 2;
+    let mut from = start.saturating_sub(radius);
+    let mut to = (end + radius).min(text.len());
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    while !text.is_char_boundary(to) {
+        to += 1;
+    }
+    let mut out = String::with_capacity(to - from + 6);
+    if from > 0 {
+        out.push('…');
+    }
+    out.push_str(&text[from..to]);
+    if to < text.len() {
+        out.push('…');
+    }
+    out
+}
+
 fn finding_row(engine: &Engine, call: &Call, f: &Finding) -> FindingRow {
     let rule = &engine.pack().rules()[f.rule];
     let turn = f.turn.map(|t| (t, &call.turns[t]));
@@ -81,7 +110,7 @@ fn finding_row(engine: &Engine, call: &Call, f: &Finding) -> FindingRow {
         char_start: span.map(|s| s.0),
         char_end: span.map(|s| s.1),
         matched: span.map(|s| s.2.to_string()),
-        turn_text: turn.map(|(_, t)| t.text.clone()),
+        turn_text: turn.map(|(_, t)| excerpt(&t.text, f.span)),
         detail: f.detail.clone(),
     }
 }
@@ -185,17 +214,41 @@ impl RejectsWriter {
     }
 }
 
-/// The folder where a run's files are written before they are moved into `--out`.
+/// The folder where a run is written before it replaces `--out` as a whole.
+///
+/// The staging folder is a hidden sibling of `--out`; publishing renames the old run aside,
+/// renames the staging folder to `--out` and then deletes the old run. Whatever moment the
+/// process dies at, `--out` holds either the previous complete run or the new complete run (or,
+/// between the two renames, nothing) — never a mix or a half-written file.
 pub struct Staging {
     out: PathBuf,
     dir: PathBuf,
+    previous: PathBuf,
 }
 
 impl Staging {
-    /// Creates `out` (if needed) and a fresh staging folder inside it.
-    pub fn create(out: &Path) -> Result<Staging> {
-        std::fs::create_dir_all(out).map_err(|e| Error::output(out, "create output folder", e))?;
-        let dir = out.join(format!(".callqa-staging-{}", std::process::id()));
+    /// Checks that `out` may be replaced and creates a fresh staging folder beside it.
+    ///
+    /// `out` may be missing, empty or hold a previous run (it has a `manifest.json`); anything
+    /// else is refused unless `force`, so a mistyped `--out` never deletes unrelated files.
+    pub fn create(out: &Path, force: bool) -> Result<Staging> {
+        let name = out
+            .file_name()
+            .filter(|n| *n != "." && *n != "..")
+            .ok_or_else(|| Error::usage(format!("--out {} must name a folder", out.display())))?
+            .to_string_lossy()
+            .into_owned();
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        check_replaceable(out, force)?;
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| Error::output(out, "create output folder", e))?;
+        remove_stale_siblings(&parent, &name);
+        let pid = std::process::id();
+        let dir = parent.join(format!(".{name}.callqa-staging-{pid}"));
+        let previous = parent.join(format!(".{name}.callqa-previous-{pid}"));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
                 .map_err(|e| Error::output(&dir, "remove old staging folder", e))?;
@@ -204,6 +257,7 @@ impl Staging {
         Ok(Staging {
             out: out.to_path_buf(),
             dir,
+            previous,
         })
     }
 
@@ -228,28 +282,91 @@ impl Staging {
         tables::write_agents(&self.dir.join(AGENTS_FILE), engine, agents)
     }
 
-    /// Moves the staged files into the output folder, the manifest last.
+    /// Writes the manifest, then replaces `--out` with the staging folder.
     pub fn publish(self, manifest: &Manifest) -> Result<PathBuf> {
-        let old_manifest = self.out.join(MANIFEST_FILE);
-        if old_manifest.exists() {
-            std::fs::remove_file(&old_manifest)
-                .map_err(|e| Error::output(&old_manifest, "remove the previous", e))?;
+        manifest.write(&self.dir.join(MANIFEST_FILE), &self.dir)?;
+        sync_dir(&self.dir);
+        let had_previous = self.out.exists();
+        if had_previous {
+            std::fs::rename(&self.out, &self.previous)
+                .map_err(|e| Error::output(&self.out, "move the previous run aside from", e))?;
         }
-        for name in [CALLS_FILE, FINDINGS_FILE, AGENTS_FILE, REJECTS_FILE] {
-            self.rename_in(name)?;
+        std::fs::rename(&self.dir, &self.out)
+            .map_err(|e| Error::output(&self.out, "move the new run into", e))?;
+        if let Some(parent) = self.out.parent() {
+            sync_dir(parent);
         }
-        manifest.write(&self.dir.join(MANIFEST_FILE), &self.out)?;
-        self.rename_in(MANIFEST_FILE)?;
-        sync_dir(&self.out);
-        std::fs::remove_dir(&self.dir).map_err(|e| Error::output(&self.dir, "remove", e))?;
-        Ok(self.out)
+        if had_previous {
+            std::fs::remove_dir_all(&self.previous)
+                .map_err(|e| Error::output(&self.previous, "remove the previous run", e))?;
+        }
+        Ok(self.out.clone())
     }
+}
 
-    fn rename_in(&self, name: &str) -> Result<()> {
-        let to = self.out.join(name);
-        std::fs::rename(self.dir.join(name), &to)
-            .map_err(|e| Error::output(&to, "move into place", e))
+impl Drop for Staging {
+    /// A run that fails before publishing leaves `--out` as it was and no staging folder.
+    fn drop(&mut self) {
+        if self.dir.exists() {
+            // Best effort: a leftover is also removed by the next run (remove_stale_siblings).
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
+}
+
+fn check_replaceable(out: &Path, force: bool) -> Result<()> {
+    if !out.exists() || force {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return Err(Error::output(
+            out,
+            "use as output folder",
+            std::io::Error::other("it is a file, not a folder"),
+        ));
+    }
+    let mut entries = std::fs::read_dir(out).map_err(|e| Error::output(out, "read", e))?;
+    let empty = entries.next().is_none();
+    if empty || out.join(MANIFEST_FILE).exists() {
+        return Ok(());
+    }
+    Err(Error::output(
+        out,
+        "replace",
+        std::io::Error::other(
+            "it holds files but no callqa run (no manifest.json); choose another --out or pass --force",
+        ),
+    ))
+}
+
+/// Removes staging and set-aside folders of earlier runs of this `--out` that died.
+fn remove_stale_siblings(parent: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let prefixes = [
+        format!(".{name}.callqa-staging-"),
+        format!(".{name}.callqa-previous-"),
+    ];
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = prefixes
+            .iter()
+            .find_map(|p| file_name.strip_prefix(p.as_str()))
+        else {
+            continue;
+        };
+        if !process_alive(pid) {
+            // Best effort: a folder that cannot be removed now is tried again next run.
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id runs (where /proc tells; elsewhere assume it does).
+fn process_alive(pid: &str) -> bool {
+    let proc = Path::new("/proc");
+    !proc.exists() || proc.join(pid).exists()
 }
 
 /// Makes the renames durable where the platform allows syncing a directory.
@@ -273,4 +390,21 @@ pub(crate) fn write_file(
         .into_inner()
         .map_err(|e| Error::output(path, "write", e.into_error()))?;
     file.sync_all().map_err(|e| Error::output(path, "sync", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn long_turns_become_excerpts_around_the_match() {
+        assert_eq!(excerpt("短句", Some((0, 3))), "短句");
+        let long = "好".repeat(5000);
+        let start = 3 * 2500;
+        let cut = excerpt(&long, Some((start, start + 3)));
+        assert!(cut.starts_with('…') && cut.ends_with('…'));
+        assert!(cut.len() <= 4096 + 3 + 12, "{}", cut.len());
+        let head = excerpt(&long, None);
+        assert!(!head.starts_with('…') && head.ends_with('…'));
+    }
 }

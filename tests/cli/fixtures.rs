@@ -1,0 +1,217 @@
+//! The bundled rules on the hand-written fixtures: findings, scores, rejects, determinism.
+
+use super::*;
+
+#[test]
+fn fixtures_give_the_expected_findings_and_scores() {
+    let out = tempfile::tempdir().unwrap();
+    run_into(out.path(), &fixture_inputs(), 2);
+    let found = findings_by_call(out.path());
+    let scores = scores_by_call(out.path());
+    let expected = expected();
+    let calls = expected["calls"].as_object().unwrap();
+    assert!(calls.len() >= 40, "at least 40 fixture calls");
+    let mut mismatches = Vec::new();
+    for (call_id, want) in calls {
+        let mut want_rules: Vec<String> = want["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect();
+        want_rules.sort();
+        let got_rules = found.get(call_id).cloned().unwrap_or_default();
+        if got_rules != want_rules {
+            mismatches.push(format!(
+                "{call_id}: findings {got_rules:?}, expected {want_rules:?}"
+            ));
+        }
+        let want_score = (
+            want["score"].as_i64().unwrap() as i32,
+            want["auto_fail"].as_bool().unwrap(),
+        );
+        match scores.get(call_id) {
+            Some(got) if *got == want_score => {}
+            got => mismatches.push(format!("{call_id}: score {got:?}, expected {want_score:?}")),
+        }
+    }
+    let unexpected: Vec<&String> = scores.keys().filter(|c| !calls.contains_key(*c)).collect();
+    assert!(
+        unexpected.is_empty(),
+        "scored calls not in expected.json: {unexpected:?}"
+    );
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+#[test]
+fn broken_records_are_rejected_with_line_and_reason() {
+    let out = tempfile::tempdir().unwrap();
+    run_into(out.path(), &fixture_inputs(), 2);
+    let rejects: Vec<Value> = std::fs::read_to_string(out.path().join("rejects.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let want = expected()["rejects"].as_array().unwrap().clone();
+    assert_eq!(rejects.len(), want.len(), "rejects: {rejects:#?}");
+    for (got, want) in rejects.iter().zip(&want) {
+        let file = got["file"].as_str().unwrap();
+        assert!(
+            file.ends_with(want["file"].as_str().unwrap()),
+            "{got} vs {want}"
+        );
+        assert_eq!(got["line"], want["line"], "{got} vs {want}");
+        let reason = got["reason"].as_str().unwrap().to_lowercase();
+        assert!(
+            reason.contains(want["reason"].as_str().unwrap()),
+            "{got} vs {want}"
+        );
+        assert!(got["raw"].is_string(), "the rejected line is kept: {got}");
+    }
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("manifest.json")).unwrap())
+            .unwrap();
+    let counts = &manifest["counts"];
+    assert_eq!(counts["rejected"].as_u64().unwrap(), want.len() as u64);
+    assert_eq!(
+        counts["read"].as_u64().unwrap(),
+        counts["scored"].as_u64().unwrap() + counts["rejected"].as_u64().unwrap()
+    );
+    let duplicates = want
+        .iter()
+        .filter(|w| w["reason"] == "duplicate call_id")
+        .count();
+    assert_eq!(counts["duplicates"].as_u64().unwrap(), duplicates as u64);
+    assert_eq!(manifest["status"], "complete");
+}
+
+#[test]
+fn traditional_twins_get_the_same_findings() {
+    let out = tempfile::tempdir().unwrap();
+    run_into(out.path(), &fixture_inputs(), 2);
+    let found = findings_by_call(out.path());
+    let scores = scores_by_call(out.path());
+    let twins: Vec<&String> = scores.keys().filter(|c| c.starts_with("hant-")).collect();
+    assert!(
+        twins.len() >= 8,
+        "at least 8 Traditional twins, got {}",
+        twins.len()
+    );
+    for twin in twins {
+        let original = twin.replace("hant-", "zh-");
+        assert_eq!(
+            found.get(twin),
+            found.get(&original),
+            "{twin} vs {original}"
+        );
+        assert_eq!(
+            scores.get(twin),
+            scores.get(&original),
+            "{twin} vs {original}"
+        );
+    }
+}
+
+#[test]
+fn one_and_two_threads_write_identical_files() {
+    let one = tempfile::tempdir().unwrap();
+    let two = tempfile::tempdir().unwrap();
+    run_into(one.path(), &fixture_inputs(), 1);
+    run_into(two.path(), &fixture_inputs(), 2);
+    let (a, b) = (run_files(one.path()), run_files(two.path()));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    assert_eq!(a.len(), 5, "{:?}", a.keys());
+    for (name, bytes) in &a {
+        assert!(bytes == &b[name], "{name} differs between 1 and 2 threads");
+    }
+}
+
+#[test]
+fn gzip_and_zstd_inputs_give_the_same_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain: Vec<PathBuf> = fixture_inputs()
+        .into_iter()
+        .filter(|p| !p.ends_with("broken.jsonl"))
+        .collect();
+    let mut compressed = Vec::new();
+    for (i, path) in plain.iter().enumerate() {
+        let bytes = std::fs::read(path).unwrap();
+        let target = if i % 2 == 0 {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut enc, &bytes).unwrap();
+            (
+                dir.path().join(format!("{i}.jsonl.gz")),
+                enc.finish().unwrap(),
+            )
+        } else {
+            let zst = zstd::encode_all(&bytes[..], 3).unwrap();
+            (dir.path().join(format!("{i}.jsonl.zst")), zst)
+        };
+        std::fs::write(&target.0, target.1).unwrap();
+        compressed.push(target.0);
+    }
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run_into(&a, &plain, 2);
+    run_into(&b, &compressed, 2);
+    for table in ["calls.parquet", "findings.parquet", "agents.parquet"] {
+        assert!(
+            std::fs::read(a.join(table)).unwrap() == std::fs::read(b.join(table)).unwrap(),
+            "{table} differs for compressed input"
+        );
+    }
+}
+
+#[test]
+fn agents_table_aggregates_the_expected_call_scores() {
+    use arrow_array::{Float64Array, Int64Array};
+    let out = tempfile::tempdir().unwrap();
+    run_into(out.path(), &fixture_inputs(), 2);
+    // agent → scores, from the hand-derived expectations and the agent of each fixture call.
+    let expected = expected();
+    let mut want: BTreeMap<String, Vec<(i64, bool)>> = BTreeMap::new();
+    let mut agent_of = BTreeMap::new();
+    for path in fixture_inputs() {
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            if let Ok(record) = serde_json::from_str::<Value>(line)
+                && let (Some(call), Some(agent)) =
+                    (record["call_id"].as_str(), record["agent_id"].as_str())
+            {
+                agent_of
+                    .entry(call.to_string())
+                    .or_insert(agent.to_string());
+            }
+        }
+    }
+    for (call_id, call) in expected["calls"].as_object().unwrap() {
+        want.entry(agent_of[call_id].clone()).or_default().push((
+            call["score"].as_i64().unwrap(),
+            call["auto_fail"].as_bool().unwrap(),
+        ));
+    }
+    let batches = read_table(&out.path().join("agents.parquet"));
+    let mut seen = 0;
+    for batch in &batches {
+        let agents = column::<StringArray>(batch, "agent_id");
+        let calls = column::<Int64Array>(batch, "calls");
+        let mean = column::<Float64Array>(batch, "mean_score");
+        let p10 = column::<Int32Array>(batch, "p10_score");
+        let auto_fail_rate = column::<Float64Array>(batch, "auto_fail_rate");
+        for i in 0..batch.num_rows() {
+            let scores = &want[agents.value(i)];
+            let n = scores.len() as f64;
+            let mut sorted: Vec<i64> = scores.iter().map(|s| s.0).collect();
+            sorted.sort();
+            let rank = (scores.len() * 10).div_ceil(100).max(1);
+            assert_eq!(calls.value(i), scores.len() as i64);
+            assert_eq!(
+                mean.value(i),
+                scores.iter().map(|s| s.0).sum::<i64>() as f64 / n
+            );
+            assert_eq!(p10.value(i) as i64, sorted[rank - 1]);
+            let fails = scores.iter().filter(|s| s.1).count() as f64;
+            assert_eq!(auto_fail_rate.value(i), fails / n);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, want.len(), "one row per agent");
+}
