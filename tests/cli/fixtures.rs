@@ -113,16 +113,52 @@ fn traditional_twins_get_the_same_findings() {
 }
 
 #[test]
-fn one_and_two_threads_write_identical_files() {
-    let one = tempfile::tempdir().unwrap();
-    let two = tempfile::tempdir().unwrap();
-    run_into(one.path(), &fixture_inputs(), 1);
-    run_into(two.path(), &fixture_inputs(), 2);
-    let (a, b) = (run_files(one.path()), run_files(two.path()));
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    assert_eq!(a.len(), 5, "{:?}", a.keys());
-    for (name, bytes) in &a {
-        assert!(bytes == &b[name], "{name} differs between 1 and 2 threads");
+fn any_thread_count_writes_identical_files() {
+    let runs: Vec<_> = [1, 2, 8]
+        .iter()
+        .map(|&threads| {
+            let out = tempfile::tempdir().unwrap();
+            run_into(out.path(), &fixture_inputs(), threads);
+            run_files(out.path())
+        })
+        .collect();
+    assert_eq!(runs[0].len(), 5, "{:?}", runs[0].keys());
+    for other in &runs[1..] {
+        assert_eq!(runs[0].keys().collect::<Vec<_>>(), other.keys().collect::<Vec<_>>());
+        for (name, bytes) in &runs[0] {
+            assert!(bytes == &other[name], "{name} differs between thread counts");
+        }
+    }
+}
+
+#[test]
+fn one_file_or_many_give_identical_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = String::new();
+    for input in fixture_inputs() {
+        all += &std::fs::read_to_string(input).unwrap();
+    }
+    let one = dir.path().join("all.jsonl");
+    std::fs::write(&one, &all).unwrap();
+    let lines: Vec<&str> = all.lines().collect();
+    let many: Vec<PathBuf> = lines
+        .chunks(7)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let path = dir.path().join(format!("part-{i:03}.jsonl"));
+            std::fs::write(&path, chunk.join("\n")).unwrap();
+            path
+        })
+        .collect();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run_into(&a, &[one], 2);
+    run_into(&b, &many, 2);
+    for table in ["calls.parquet", "findings.parquet", "agents.parquet"] {
+        assert!(
+            std::fs::read(a.join(table)).unwrap() == std::fs::read(b.join(table)).unwrap(),
+            "{table} differs between one input file and {} files",
+            many.len()
+        );
     }
 }
 
