@@ -168,9 +168,11 @@ impl fmt::Display for Error {
                     _ => Ok(()),
                 }
             }
-            ErrorKind::Parquet { path, source } => {
-                write!(f, "cannot write {}: {source}", path.display())
-            }
+            ErrorKind::Parquet { path, source } => write!(
+                f,
+                "cannot write {}: {source} (check that the output folder is writable and the disk has room)",
+                path.display()
+            ),
             ErrorKind::Incomplete(message) => write!(f, "{message}"),
         }
     }

@@ -253,7 +253,8 @@ impl Staging {
             std::fs::remove_dir_all(&dir)
                 .map_err(|e| Error::output(&dir, "remove old staging folder", e))?;
         }
-        std::fs::create_dir(&dir).map_err(|e| Error::output(&dir, "create staging folder", e))?;
+        std::fs::create_dir(&dir)
+            .map_err(|e| Error::output(out, "create a staging folder beside", e))?;
         Ok(Staging {
             out: out.to_path_buf(),
             dir,

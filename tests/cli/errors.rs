@@ -101,3 +101,111 @@ fn a_folder_that_is_not_a_run_is_not_replaced_without_force() {
     assert!(dir.path().join("manifest.json").exists());
     assert!(!dir.path().join("notes.txt").exists());
 }
+
+/// A small tmpfs mounted for one test (needs root, as in CI); unmounted when dropped.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(options: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .ok()?;
+        status.success().then_some(Tmpfs { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn a_full_disk_exits_5_and_keeps_the_previous_run() {
+    if !is_root() {
+        eprintln!("skipped: mounting a small tmpfs needs root (CI runs as root)");
+        return;
+    }
+    let disk = Tmpfs::mount("size=256k").expect("mount a tmpfs");
+    let out = disk.path().join("out");
+    // A small previous run fits; the full fixtures with a large turn do not.
+    let small = root().join("fixtures/broken/broken.jsonl");
+    run_into(&out, std::slice::from_ref(&small), 1);
+    let before = std::fs::read(out.join("manifest.json")).unwrap();
+    let big = tempfile::tempdir().unwrap();
+    let input = big.path().join("big.jsonl");
+    // Incompressible text with a finding every 5,000 characters: about 400 KB of excerpts.
+    let mut seed: u64 = 7;
+    let text: String = (0..600_000)
+        .map(|i| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            if i % 5000 == 0 {
+                '保'
+            } else {
+                char::from(b'a' + (seed >> 59) as u8)
+            }
+        })
+        .collect::<String>()
+        .replace('保', "我保证");
+    std::fs::write(
+        &input,
+        format!(
+            "{{\"call_id\":\"big\",\"agent_id\":\"a\",\"language\":\"zh\",\"turns\":[{{\"speaker\":\"agent\",\"text\":\"{text}\"}}]}}\n"
+        ),
+    )
+    .unwrap();
+    let output = callqa(
+        &["run", "--quiet", "--out", out.to_str().unwrap()],
+        &[input],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("disk has room") || stderr.contains("No space"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(disk.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        ["out"],
+        "the failed run's staging folder is removed"
+    );
+}
+
+#[test]
+fn a_read_only_folder_exits_5_naming_it() {
+    if !is_root() {
+        eprintln!("skipped: mounting a read-only tmpfs needs root (CI runs as root)");
+        return;
+    }
+    let disk = Tmpfs::mount("size=64k,ro").expect("mount a read-only tmpfs");
+    let out = disk.path().join("out");
+    let output = callqa(
+        &["run", "--quiet", "--out", out.to_str().unwrap()],
+        &fixture_inputs(),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains(out.to_str().unwrap()), "{stderr}");
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+}

@@ -124,9 +124,15 @@ fn any_thread_count_writes_identical_files() {
         .collect();
     assert_eq!(runs[0].len(), 5, "{:?}", runs[0].keys());
     for other in &runs[1..] {
-        assert_eq!(runs[0].keys().collect::<Vec<_>>(), other.keys().collect::<Vec<_>>());
+        assert_eq!(
+            runs[0].keys().collect::<Vec<_>>(),
+            other.keys().collect::<Vec<_>>()
+        );
         for (name, bytes) in &runs[0] {
-            assert!(bytes == &other[name], "{name} differs between thread counts");
+            assert!(
+                bytes == &other[name],
+                "{name} differs between thread counts"
+            );
         }
     }
 }

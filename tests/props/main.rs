@@ -25,9 +25,34 @@ fn engine() -> &'static Engine {
 /// Text mixing the scripts and troublemakers transcripts contain.
 fn transcript_text() -> impl Strategy<Value = String> {
     let pieces = prop::sample::select(vec![
-        "您好", "保证", "不能保证", "保证金", "馬上解決", "我理解", "抱歉", "请", "感谢您的来电",
-        "ＯＫ", "I guarantee", "I can't promise", " ", "\t", "\u{301}", "e", "，", "。", "100%",
-        "\u{0}", "İ", "ß", "ﬁ", "㈱", "🙂", "\u{200b}", "投诉", "12315",
+        "您好",
+        "保证",
+        "不能保证",
+        "保证金",
+        "馬上解決",
+        "我理解",
+        "抱歉",
+        "请",
+        "感谢您的来电",
+        "ＯＫ",
+        "I guarantee",
+        "I can't promise",
+        " ",
+        "\t",
+        "\u{301}",
+        "e",
+        "，",
+        "。",
+        "100%",
+        "\u{0}",
+        "İ",
+        "ß",
+        "ﬁ",
+        "㈱",
+        "🙂",
+        "\u{200b}",
+        "投诉",
+        "12315",
     ]);
     prop::collection::vec(
         prop_oneof![pieces.prop_map(String::from), any::<String>()],
@@ -43,7 +68,10 @@ fn check_map(src: &str) {
     for (start, c) in text.char_indices() {
         let (s, e) = out.original_span(start, start + c.len_utf8());
         assert!(s < e && e <= src.len(), "{src:?}: {s}..{e}");
-        assert!(src.is_char_boundary(s) && src.is_char_boundary(e), "{src:?}");
+        assert!(
+            src.is_char_boundary(s) && src.is_char_boundary(e),
+            "{src:?}"
+        );
     }
     // Normalizing is idempotent, so phrases and text meet in the same form.
     assert_eq!(normalizer().normalize(text), text, "{src:?}");
@@ -54,14 +82,18 @@ fn speaker() -> impl Strategy<Value = Speaker> {
 }
 
 fn call() -> impl Strategy<Value = Call> {
-    let turn = (speaker(), transcript_text(), any::<Option<u16>>(), any::<u16>()).prop_map(
-        |(speaker, text, start, length)| Turn {
+    let turn = (
+        speaker(),
+        transcript_text(),
+        any::<Option<u16>>(),
+        any::<u16>(),
+    )
+        .prop_map(|(speaker, text, start, length)| Turn {
             speaker,
             text,
             start_ms: start.map(i64::from),
             end_ms: start.map(|s| i64::from(s) + i64::from(length)),
-        },
-    );
+        });
     (
         prop::collection::vec(turn, 1..8),
         prop::option::of(prop::sample::select(vec!["zh", "en", "fr", "zh-Hant", ""])),
@@ -134,15 +166,41 @@ proptest! {
 /// Rule files assembled from plausible and implausible lines.
 fn rule_text() -> impl Strategy<Value = String> {
     let lines = prop::sample::select(vec![
-        "[[rule]]", "id = \"X-1\"", "id = \"X 1\"", "kind = \"forbid\"", "kind = \"sequence\"",
-        "kind = \"timing\"", "kind = \"response\"", "category = \"compliance\"", "severity = \"major\"",
-        "severity = \"huge\"", "message = \"m\"", "phrases = [\"保证\"]", "phrases = []", "regex = ['(']",
-        "regex = ['a*']", "exclude = [\"保证金\"]", "scope = { first_turns = 0 }", "negation = true",
-        "near = { phrases = [\"x\"], within_chars = 3 }", "all = [{ phrases = [\"a\"] }, { not = { phrases = [\"b\"] } }]",
-        "steps = [{ phrases = [\"a\"] }, { phrases = [\"b\"] }]", "metric = \"silence\"", "max = -1.0",
-        "trigger = { phrases = [\"t\"] }", "response = { phrases = [\"r\"] }", "within_turns = 0",
-        "examples.match = [\"保证\"]", "examples.no_match = [\"b\"]", "min_count = 3", "max_count = 2",
-        "boundary = \"word\"", "when = { phrases = [\"w\"] }", "unknown = 1", "= =", "\"",
+        "[[rule]]",
+        "id = \"X-1\"",
+        "id = \"X 1\"",
+        "kind = \"forbid\"",
+        "kind = \"sequence\"",
+        "kind = \"timing\"",
+        "kind = \"response\"",
+        "category = \"compliance\"",
+        "severity = \"major\"",
+        "severity = \"huge\"",
+        "message = \"m\"",
+        "phrases = [\"保证\"]",
+        "phrases = []",
+        "regex = ['(']",
+        "regex = ['a*']",
+        "exclude = [\"保证金\"]",
+        "scope = { first_turns = 0 }",
+        "negation = true",
+        "near = { phrases = [\"x\"], within_chars = 3 }",
+        "all = [{ phrases = [\"a\"] }, { not = { phrases = [\"b\"] } }]",
+        "steps = [{ phrases = [\"a\"] }, { phrases = [\"b\"] }]",
+        "metric = \"silence\"",
+        "max = -1.0",
+        "trigger = { phrases = [\"t\"] }",
+        "response = { phrases = [\"r\"] }",
+        "within_turns = 0",
+        "examples.match = [\"保证\"]",
+        "examples.no_match = [\"b\"]",
+        "min_count = 3",
+        "max_count = 2",
+        "boundary = \"word\"",
+        "when = { phrases = [\"w\"] }",
+        "unknown = 1",
+        "= =",
+        "\"",
     ]);
     prop::collection::vec(lines, 0..30).prop_map(|l| l.join("\n"))
 }
