@@ -111,7 +111,8 @@ impl Normalizer {
                 end = next_start + next.len_utf8();
                 chars.next();
             }
-            if c.is_ascii() && end == start + 1 {
+            // ASCII and CJK ideographs are their own NFKC form: skip the decomposition.
+            if end == start + c.len_utf8() && (c.is_ascii() || is_unified_ideograph(c)) {
                 self.push_folded(out, c, start, end);
                 continue;
             }
@@ -130,7 +131,9 @@ impl Normalizer {
     }
 
     fn push_folded(&self, out: &mut NormText, c: char, start: usize, end: usize) {
-        if c.is_whitespace() {
+        if is_unified_ideograph(c) {
+            out.push(self.simplified(c), start, end);
+        } else if c.is_whitespace() {
             if !out.ends_with_space_or_empty() {
                 out.push(' ', start, end);
             }
@@ -162,6 +165,11 @@ impl Normalizer {
         }
         c
     }
+}
+
+/// CJK Unified Ideographs (and extension A), which NFKC leaves unchanged.
+fn is_unified_ideograph(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF)
 }
 
 fn build_t2s_table() -> Vec<u32> {
