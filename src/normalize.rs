@@ -116,8 +116,18 @@ impl Normalizer {
                 self.push_folded(out, c, start, end);
                 continue;
             }
-            for folded in src[start..end].nfkc() {
-                self.push_folded(out, folded, start, end);
+            let cluster = &src[start..end];
+            if cluster.nfkc().any(|c| c.to_lowercase().nth(1).is_some()) {
+                // Lowercasing adds a combining mark (İ → i + U+0307) that must be put back in
+                // canonical order, or normalizing the result again would change it.
+                let lowered: String = cluster.nfkc().flat_map(char::to_lowercase).collect();
+                for folded in lowered.nfkc() {
+                    self.push_folded(out, folded, start, end);
+                }
+            } else {
+                for folded in cluster.nfkc() {
+                    self.push_folded(out, folded, start, end);
+                }
             }
         }
         out.trim_end();
@@ -221,6 +231,7 @@ mod tests {
             ("１００％", "100%"),
             ("银行交易卡", "银行交易卡"),
             ("Café", "café"),
+            ("İ\u{bcd}", "i\u{bcd}\u{307}"),
             ("", ""),
             ("   ", ""),
         ];
