@@ -91,14 +91,27 @@ fn traditional_twins_get_the_same_findings() {
     run_into(out.path(), &fixture_inputs(), 2);
     let found = findings_by_call(out.path());
     let scores = scores_by_call(out.path());
-    let twins: Vec<&String> = scores.keys().filter(|c| c.starts_with("hant-")).collect();
+    // hant-NNN is the Traditional twin of zh-NNN, hant2-NNN of zh2-NNN.
+    let twins: Vec<(&String, String)> = scores
+        .keys()
+        .filter_map(|c| {
+            let original = c
+                .strip_prefix("hant2-")
+                .map(|n| format!("zh2-{n}"))
+                .or_else(|| c.strip_prefix("hant-").map(|n| format!("zh-{n}")))?;
+            Some((c, original))
+        })
+        .collect();
     assert!(
-        twins.len() >= 8,
-        "at least 8 Traditional twins, got {}",
+        twins.len() >= 12,
+        "at least 12 Traditional twins, got {}",
         twins.len()
     );
-    for twin in twins {
-        let original = twin.replace("hant-", "zh-");
+    for (twin, original) in twins {
+        assert!(
+            scores.contains_key(&original),
+            "{twin} has no original {original}"
+        );
         assert_eq!(
             found.get(twin),
             found.get(&original),
