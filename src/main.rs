@@ -1,6 +1,7 @@
 //! The `callqa` command: parses arguments, calls the library, prints, maps errors to exit codes.
 
-use std::io::IsTerminal;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -158,10 +159,11 @@ fn run(args: RunArgs) -> Result<u8, Error> {
 }
 
 fn rules_check(dir: PathBuf) -> Result<u8, Error> {
+    let mut out = String::new();
     let engine = load_engine(&dir)?;
     let pack = engine.pack();
     for warning in pack.warnings() {
-        println!("warning: {warning}");
+        let _ = writeln!(out, "warning: {warning}");
     }
     let kinds: Vec<String> = Kind::ALL
         .iter()
@@ -169,7 +171,8 @@ fn rules_check(dir: PathBuf) -> Result<u8, Error> {
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{} {n}", k.as_str()))
         .collect();
-    println!(
+    let _ = writeln!(
+        out,
         "{}: {} rules in {} files ({}); categories: {}; 0 errors, {} warnings",
         dir.display(),
         pack.rules().len(),
@@ -178,12 +181,15 @@ fn rules_check(dir: PathBuf) -> Result<u8, Error> {
         pack.categories().join(", "),
         pack.warnings().len()
     );
+    print_stdout(&out);
     Ok(exit::OK)
 }
 
 fn rules_list(dir: PathBuf) -> Result<u8, Error> {
+    let mut out = String::new();
     let pack = RulePack::load(&dir)?;
-    println!(
+    let _ = writeln!(
+        out,
         "{:<12} {:<9} {:<15} {:<8} {:<4} {:>4}  what it checks",
         "id", "kind", "category", "severity", "lang", "pts"
     );
@@ -192,7 +198,8 @@ fn rules_list(dir: PathBuf) -> Result<u8, Error> {
         if summary.chars().count() > 90 {
             summary = summary.chars().take(89).collect::<String>() + "…";
         }
-        println!(
+        let _ = writeln!(
+            out,
             "{:<12} {:<9} {:<15} {:<8} {:<4} {:>4}  {summary}",
             rule.id,
             rule.kind.as_str(),
@@ -202,6 +209,7 @@ fn rules_list(dir: PathBuf) -> Result<u8, Error> {
             rule.points,
         );
     }
+    print_stdout(&out);
     Ok(exit::OK)
 }
 
@@ -209,7 +217,7 @@ fn rules_explain(dir: PathBuf, id: &str) -> Result<u8, Error> {
     let pack = RulePack::load(&dir)?;
     match pack.rule(id) {
         Some(rule) => {
-            print!("{}", callqa::rules::explain::explain(rule));
+            print_stdout(&callqa::rules::explain::explain(rule));
             Ok(exit::OK)
         }
         None => Err(Error::usage_message(format!(
@@ -220,10 +228,12 @@ fn rules_explain(dir: PathBuf, id: &str) -> Result<u8, Error> {
 }
 
 fn rules_test(dir: PathBuf) -> Result<u8, Error> {
+    let mut out = String::new();
     let engine = load_engine(&dir)?;
     let (failures, run) = engine.test_examples();
     for f in &failures {
-        println!(
+        let _ = writeln!(
+            out,
             "FAIL {}:{}: rule {}: {} {}",
             f.file.display(),
             f.line,
@@ -236,17 +246,31 @@ fn rules_test(dir: PathBuf) -> Result<u8, Error> {
             f.example
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "rules test: {} passed, {} failed ({} rules)",
         run - failures.len(),
         failures.len(),
         engine.pack().rules().len()
     );
+    print_stdout(&out);
     Ok(if failures.is_empty() {
         exit::OK
     } else {
         exit::FAILED
     })
+}
+
+/// Writes to standard output; a closed pipe (`callqa rules list | head`) is not an error.
+fn print_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("callqa: cannot write to standard output: {e}");
+    }
 }
 
 /// Progress bar over input bytes, drawn only on a terminal.

@@ -9,7 +9,8 @@
 //! 1. NFKC (full-width → half-width, compatibility forms folded);
 //! 2. Latin (and other bicameral scripts') lowercase;
 //! 3. Traditional → Simplified, character by character (OpenCC's character table);
-//! 4. runs of white space collapsed to one ASCII space, trimmed at both ends.
+//! 4. typographic quotes folded to ASCII (’ → ', “ ” → ");
+//! 5. runs of white space collapsed to one ASCII space, trimmed at both ends.
 //!
 //! ```
 //! let normalizer = callqa::normalize::Normalizer::new();
@@ -149,6 +150,8 @@ impl Normalizer {
             }
         } else if c.is_ascii() {
             out.push(c.to_ascii_lowercase(), start, end);
+        } else if let Some(ascii) = ascii_quote(c) {
+            out.push(ascii, start, end);
         } else if c.is_lowercase() || !c.is_alphabetic() {
             out.push(self.simplified(c), start, end);
         } else {
@@ -174,6 +177,15 @@ impl Normalizer {
             base += (hi - lo + 1) as usize;
         }
         c
+    }
+}
+
+/// The ASCII quote for a typographic one, so "can’t" is "can't".
+fn ascii_quote(c: char) -> Option<char> {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' => Some('\''),
+        '\u{201C}' | '\u{201D}' | '\u{201F}' | '\u{2033}' => Some('"'),
+        _ => None,
     }
 }
 
@@ -231,6 +243,7 @@ mod tests {
             ("１００％", "100%"),
             ("银行交易卡", "银行交易卡"),
             ("Café", "café"),
+            ("I can’t “promise”", "i can't \"promise\""),
             ("İ\u{bcd}", "i\u{bcd}\u{307}"),
             ("", ""),
             ("   ", ""),

@@ -33,29 +33,74 @@ pub(super) fn in_scope(spec: &LeafSpec, hit: &Hit, view: &CallView<'_>) -> bool 
     }
 }
 
+/// Words that begin with a negator but do not negate: "不过" is "but", "不好意思" is "sorry".
+const NOT_NEGATING: &[&str] = &[
+    "不过",
+    "不错",
+    "不好意思",
+    "不客气",
+    "不仅",
+    "不断",
+    "不少",
+    "不久",
+    "不管",
+    "不然",
+    "没关系",
+    "没事",
+    "no problem",
+    "not only",
+];
+
 /// Whether a negator stands within the window before `hit`, in the same clause.
+///
+/// The window counts units: a Chinese character is one, a word of other letters or digits is
+/// one. So a window of 6 reaches 6 characters back in Chinese and 6 words back in English.
 pub(super) fn negated(negators: &[String], window: u32, hit: &Hit, text: &str) -> bool {
     let before = &text[..hit.start as usize];
     let mut start = before.len();
-    for (taken, (i, c)) in before.char_indices().rev().enumerate() {
-        if taken as u32 >= window || CLAUSE_BREAKS.contains(&c) {
+    let mut units = 0;
+    let mut in_word = false;
+    for (i, c) in before.char_indices().rev() {
+        if CLAUSE_BREAKS.contains(&c) {
+            break;
+        }
+        let word_char = c.is_alphanumeric() && !is_cjk(c);
+        if is_cjk(c) || (word_char && !in_word) {
+            units += 1;
+        }
+        in_word = word_char;
+        if units > window {
             break;
         }
         start = i;
     }
     let window_text = &before[start..];
-    negators.iter().any(|neg| contains_word(window_text, neg))
+    negators
+        .iter()
+        .any(|neg| contains_negator(window_text, neg))
 }
 
-/// `needle` in `haystack`; an ASCII-alphabetic needle must stand as a whole word.
-fn contains_word(haystack: &str, needle: &str) -> bool {
-    let ascii_word = needle.bytes().any(|b| b.is_ascii_alphabetic());
-    haystack.match_indices(needle).any(|(i, _)| {
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
+}
+
+/// `negator` in `haystack` as a negation: an alphabetic negator must stand as a whole word,
+/// and no negator counts where it starts a word of [`NOT_NEGATING`].
+fn contains_negator(haystack: &str, negator: &str) -> bool {
+    let ascii_word = negator.bytes().any(|b| b.is_ascii_alphabetic());
+    haystack.match_indices(negator).any(|(i, _)| {
+        let rest = &haystack[i..];
+        if NOT_NEGATING
+            .iter()
+            .any(|w| w.starts_with(negator) && rest.starts_with(w))
+        {
+            return false;
+        }
         if !ascii_word {
             return true;
         }
         let before = haystack[..i].chars().next_back();
-        let after = haystack[i + needle.len()..].chars().next();
+        let after = haystack[i + negator.len()..].chars().next();
         !before.is_some_and(|c| c.is_ascii_alphanumeric())
             && !after.is_some_and(|c| c.is_ascii_alphanumeric())
     })
@@ -140,6 +185,16 @@ mod tests {
             ("i know i guarantee it", "guarantee", false),
             ("nothing i guarantee", "guarantee", false),
             ("这件事情我们真的是完全保证", "保证", false),
+            ("不过我保证", "保证", false),
+            ("不好意思，我保证", "保证", false),
+            ("we cannot guarantee that", "guarantee", true),
+            ("we are unable to fully guarantee that", "guarantee", true),
+            ("i cannot say when, but i guarantee it", "guarantee", false),
+            (
+                "not once in my ten years here did i guarantee",
+                "guarantee",
+                false,
+            ),
         ];
         for (text, needle, want) in cases {
             assert_eq!(
