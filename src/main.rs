@@ -232,17 +232,17 @@ fn rules_test(dir: PathBuf) -> Result<u8, Error> {
     let engine = load_engine(&dir)?;
     let (failures, run) = engine.test_examples();
     for f in &failures {
+        let (list, want, got) = if f.should_match {
+            ("examples.match", "detected", "not detected")
+        } else {
+            ("examples.no_match", "not detected", "detected")
+        };
         let _ = writeln!(
             out,
-            "FAIL {}:{}: rule {}: {} {}",
+            "FAIL {}:{}: rule {}: {list} {}\n  - expected: {want}\n  + got:      {got}",
             f.file.display(),
             f.line,
             f.rule_id,
-            if f.should_match {
-                "examples.match was not detected:"
-            } else {
-                "examples.no_match was detected:"
-            },
             f.example
         );
     }

@@ -344,7 +344,7 @@ impl<'a> Fold<'a> {
         }
         if !incomplete.is_empty() {
             return Err(Error::incomplete(format!(
-                "some inputs could not be read to the end; the tables in {} hold what was read before:\n  {}",
+                "some inputs could not be read to the end; the tables in {} hold what was read before (manifest status \"incomplete\"):\n  {}\nfix or re-export these files and run again",
                 out_dir.display(),
                 incomplete.join("\n  ")
             )));

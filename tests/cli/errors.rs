@@ -209,3 +209,28 @@ fn a_read_only_folder_exits_5_naming_it() {
     assert!(stderr.contains(out.to_str().unwrap()), "{stderr}");
     assert!(stderr.contains("Read-only file system"), "{stderr}");
 }
+
+#[test]
+fn an_input_that_breaks_off_exits_6_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read(root().join("fixtures/calls/zh.jsonl")).unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, &text).unwrap();
+    let gz = encoder.finish().unwrap();
+    let cut = dir.path().join("cut.jsonl.gz");
+    std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).unwrap();
+    let out = dir.path().join("out");
+    let output = callqa(&["run", "--quiet", "--out", out.to_str().unwrap()], &[cut]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("cut.jsonl.gz: reading stopped after line"),
+        "{stderr}"
+    );
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["status"], "incomplete");
+    let scored = manifest["counts"]["scored"].as_u64().unwrap();
+    assert!(scored > 0 && scored < text.split(|&b| b == b'\n').count() as u64);
+    assert!(manifest["inputs"][0]["error"].is_string());
+}

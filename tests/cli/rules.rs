@@ -67,14 +67,16 @@ fn failing_examples_make_rules_test_fail() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("rule X-1: examples.no_match was detected: \"保证金\""),
+        stdout.contains(
+            "rule X-1: examples.no_match \"保证金\"\n  - expected: not detected\n  + got:      detected"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
 }
 
-/// One fixture per rule kind (and one for the condition modifiers): its own examples pass, and
-/// its calls give the reviewed findings in `tests/snapshots/`.
+/// One fixture per rule kind (and for the condition modifiers and two scorecards): its own
+/// examples pass, and its calls give the reviewed findings in `tests/cli/snapshots/`.
 #[test]
 fn each_rule_kind_on_its_fixture() {
     for kind in [
@@ -85,6 +87,8 @@ fn each_rule_kind_on_its_fixture() {
         "response",
         "timing",
         "modifiers",
+        "scorecard",
+        "weights",
     ] {
         let dir = root().join("fixtures/kinds").join(kind);
         let rules = dir.to_str().unwrap();
