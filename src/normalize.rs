@@ -106,7 +106,7 @@ impl Normalizer {
         while let Some((start, c)) = chars.next() {
             let mut end = start + c.len_utf8();
             while let Some(&(next_start, next)) = chars.peek() {
-                if next.is_ascii() || canonical_combining_class(next) == 0 {
+                if starts_cluster(next) {
                     break;
                 }
                 end = next_start + next.len_utf8();
@@ -180,6 +180,18 @@ impl Normalizer {
     }
 }
 
+/// Whether `c` begins a new cluster: it is a starter and so is the start of its decomposition
+/// (U+0F81 has combining class 0 but decomposes to two combining marks).
+fn starts_cluster(c: char) -> bool {
+    c.is_ascii()
+        || is_unified_ideograph(c)
+        || (canonical_combining_class(c) == 0
+            && std::iter::once(c)
+                .nfkd()
+                .next()
+                .is_none_or(|d| canonical_combining_class(d) == 0))
+}
+
 /// The ASCII quote for a typographic one, so "can’t" is "can't".
 fn ascii_quote(c: char) -> Option<char> {
     match c {
@@ -245,6 +257,7 @@ mod tests {
             ("Café", "café"),
             ("I can’t “promise”", "i can't \"promise\""),
             ("İ\u{bcd}", "i\u{bcd}\u{307}"),
+            ("\u{f72}\u{f81}", "\u{f71}\u{f72}\u{f80}"),
             ("", ""),
             ("   ", ""),
         ];
