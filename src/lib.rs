@@ -4,6 +4,7 @@ pub use error::{Error, ErrorClass, Result};
 pub mod engine;
 pub mod input;
 pub mod lang;
+pub mod mask;
 pub mod output;
 pub mod pipeline;
 pub mod rules;

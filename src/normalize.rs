@@ -118,15 +118,17 @@ impl Normalizer {
                 continue;
             }
             let cluster = &src[start..end];
-            if cluster.nfkc().any(|c| c.to_lowercase().nth(1).is_some()) {
-                // Lowercasing adds a combining mark (İ → i + U+0307) that must be put back in
-                // canonical order, or normalizing the result again would change it.
-                let lowered: String = cluster.nfkc().flat_map(char::to_lowercase).collect();
-                for folded in lowered.nfkc() {
+            let single = end == start + c.len_utf8();
+            if single
+                && cluster
+                    .nfkc()
+                    .all(|f| f.to_lowercase().eq(std::iter::once(f)))
+            {
+                for folded in cluster.nfkc() {
                     self.push_folded(out, folded, start, end);
                 }
             } else {
-                for folded in cluster.nfkc() {
+                for folded in fold_case_to_fixpoint(cluster).chars() {
                     self.push_folded(out, folded, start, end);
                 }
             }
@@ -178,6 +180,26 @@ impl Normalizer {
         }
         c
     }
+}
+
+/// NFKC and lowercase, repeated until stable: lowercasing can add or free combining marks
+/// (İ → i + U+0307; ῌ + U+0301) that NFKC then reorders or composes, and the result must not
+/// change when normalized again.
+fn fold_case_to_fixpoint(cluster: &str) -> String {
+    let mut current: String = cluster.nfkc().collect();
+    for _ in 0..4 {
+        let next: String = current
+            .chars()
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+            .nfkc()
+            .collect();
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
 }
 
 /// Whether `c` begins a new cluster: it is a starter and so is the start of its decomposition

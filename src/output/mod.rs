@@ -19,6 +19,7 @@ pub use manifest::{Counts, InputEntry, Manifest};
 use crate::engine::{Engine, Evaluation, Finding};
 use crate::error::{Error, Result};
 use crate::input::Call;
+use crate::mask;
 use crate::score::{AgentStats, CallScore};
 
 pub const CALLS_FILE: &str = "calls.parquet";
@@ -54,6 +55,11 @@ pub struct FindingRow {
     pub char_end: Option<u32>,
     pub matched: Option<String>,
     pub turn_text: Option<String>,
+    /// The finding's turn with one turn before and after, `speaker: text` per line, masked.
+    pub context: Option<String>,
+    /// Character offsets of the match within `context`.
+    pub context_start: Option<u32>,
+    pub context_end: Option<u32>,
     pub detail: Option<String>,
 }
 
@@ -62,8 +68,13 @@ const MAX_TURN_TEXT_BYTES: usize = 4096;
 
 /// The turn text, or for a long turn an excerpt around `span` marked with "…".
 fn excerpt(text: &str, span: Option<(usize, usize)>) -> String {
+    excerpt_with_span(text, span).0
+}
+
+/// [`excerpt`], with `span` moved into the excerpt.
+fn excerpt_with_span(text: &str, span: Option<(usize, usize)>) -> (String, Option<(usize, usize)>) {
     if text.len() <= MAX_TURN_TEXT_BYTES {
-        return text.to_string();
+        return (text.to_string(), span);
     }
     let (start, end) = span.unwrap_or((0, 0));
     let radius = MAX_TURN_TEXT_BYTES / 2;
@@ -79,11 +90,12 @@ fn excerpt(text: &str, span: Option<(usize, usize)>) -> String {
     if from > 0 {
         out.push('…');
     }
+    let shift = out.len();
     out.push_str(&text[from..to]);
     if to < text.len() {
         out.push('…');
     }
-    out
+    (out, span.map(|(s, e)| (s - from + shift, e - from + shift)))
 }
 
 fn finding_row(engine: &Engine, call: &Call, f: &Finding) -> FindingRow {
@@ -101,6 +113,7 @@ fn finding_row(engine: &Engine, call: &Call, f: &Finding) -> FindingRow {
         }
         _ => None,
     };
+    let context = f.turn.map(|t| context(call, t, f.span));
     FindingRow {
         rule: f.rule,
         turn: turn.map(|(t, _)| t as u32),
@@ -109,12 +122,45 @@ fn finding_row(engine: &Engine, call: &Call, f: &Finding) -> FindingRow {
         end_ms: turn.and_then(|(_, t)| t.end_ms),
         char_start: span.map(|s| s.0),
         char_end: span.map(|s| s.1),
-        matched: span.map(|s| s.2.to_string()),
-        turn_text: turn.map(|(_, t)| excerpt(&t.text, f.span)),
+        matched: span.map(|s| mask::mask(s.2)),
+        turn_text: turn.map(|(_, t)| mask::mask(&excerpt(&t.text, f.span))),
+        context_start: context.as_ref().and_then(|c| c.1).map(|s| s.0),
+        context_end: context.as_ref().and_then(|c| c.1).map(|s| s.1),
+        context: context.map(|c| c.0),
         detail: f.detail.clone(),
     }
 }
 
+/// Turn `t` with its neighbours as `speaker: text` lines, masked, and the character span of
+/// `span` (a byte span of turn `t`) within it.
+fn context(call: &Call, t: usize, span: Option<(usize, usize)>) -> (String, Option<(u32, u32)>) {
+    let mut out = String::new();
+    let mut found = None;
+    let from = t.saturating_sub(1);
+    let to = (t + 1).min(call.turns.len() - 1);
+    for (i, turn) in call.turns.iter().enumerate().take(to + 1).skip(from) {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(turn.speaker.as_str());
+        out.push_str(": ");
+        if i == t {
+            let text = excerpt_with_span(&turn.text, span);
+            let mut spans = [text.1.unwrap_or((0, 0))];
+            let masked = mask::mask_spans(&text.0, &mut spans);
+            if text.1.is_some() {
+                let base = out.chars().count() as u32;
+                let start = base + masked[..spans[0].0].chars().count() as u32;
+                let len = masked[spans[0].0..spans[0].1].chars().count() as u32;
+                found = Some((start, start + len));
+            }
+            out.push_str(&masked);
+        } else {
+            out.push_str(&mask::mask(&excerpt(&turn.text, None)));
+        }
+    }
+    (out, found)
+}
 /// A scored call with everything needed to write it.
 #[derive(Clone, Debug)]
 pub struct ScoredCall {

@@ -270,3 +270,66 @@ fn agents_table_aggregates_the_expected_call_scores() {
     }
     assert_eq!(seen, want.len(), "one row per agent");
 }
+
+/// Personal data in the calls never appears in findings.parquet: the context, turn text and
+/// matched text are masked, and the context points at the match.
+#[test]
+fn findings_carry_masked_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("pii.jsonl");
+    let call = serde_json::json!({
+        "call_id": "pii-1", "agent_id": "a-1", "language": "zh",
+        "turns": [
+            {"speaker": "customer", "text": "我的手机是13812343186，身份证11010519491231002X"},
+            {"speaker": "agent", "text": "好的，卡号6222021234567894的问题我们马上解决"},
+            {"speaker": "customer", "text": "邮箱zhang.san@example.com，幺三八幺二三四三幺八六"}
+        ]
+    });
+    std::fs::write(&input, call.to_string()).unwrap();
+    let out = dir.path().join("out");
+    run_into(&out, &[input], 1);
+    let bytes = std::fs::read(out.join("findings.parquet")).unwrap();
+    let mut contexts = Vec::new();
+    for batch in read_table(&out.join("findings.parquet")) {
+        let rule = column::<StringArray>(&batch, "rule_id");
+        let context = column::<StringArray>(&batch, "context");
+        let start = column::<Int32Array>(&batch, "context_start");
+        let end = column::<Int32Array>(&batch, "context_end");
+        for i in 0..batch.num_rows() {
+            if rule.value(i) == "OP-ZH-001" {
+                let chars: Vec<char> = context.value(i).chars().collect();
+                let hit: String = chars[start.value(i) as usize..end.value(i) as usize]
+                    .iter()
+                    .collect();
+                contexts.push((context.value(i).to_string(), hit));
+            }
+            for column_name in ["context", "turn_text", "matched"] {
+                let texts = column::<StringArray>(&batch, column_name);
+                if texts.is_valid(i) {
+                    for secret in [
+                        "13812343186",
+                        "11010519491231002X",
+                        "6222021234567894",
+                        "zhang.san",
+                        "幺三八幺",
+                    ] {
+                        assert!(
+                            !texts.value(i).contains(secret),
+                            "{column_name}: {}",
+                            texts.value(i)
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        contexts,
+        [(
+            "customer: 我的手机是[手机号 ****3186]，身份证[身份证 ****002X]\nagent: 好的，卡号[银行卡 ****7894]的问题我们马上解决\ncustomer: 邮箱[邮箱 ****@example.com]，[手机号 ****3186]".to_string(),
+            "马上解决".to_string()
+        )]
+    );
+    // Parquet stores strings plainly (snappy may compress, but not these short values).
+    assert!(!String::from_utf8_lossy(&bytes).contains("13812343186"));
+}

@@ -1,5 +1,5 @@
-//! Property tests: no input, however odd, makes the library panic, and normalization keeps its
-//! map back to the original text. `PROPTEST_CASES` raises the number of cases (fuzz/run.sh).
+//! Property tests: no input, however odd, makes the library panic; normalization keeps its map
+//! back to the original text; masking is stable. `PROPTEST_CASES` raises the number of cases (fuzz/run.sh).
 
 use std::sync::OnceLock;
 
@@ -113,6 +113,24 @@ proptest! {
     #[test]
     fn normalization_maps_every_byte_back(src in transcript_text()) {
         check_map(&src);
+    }
+
+    #[test]
+    fn masking_is_stable_and_keeps_spans_in_bounds(
+        src in prop_oneof![transcript_text(), "[0-9 +幺一二三四五六七八九零X@a-z.-]{0,40}"],
+        a in 0usize..64,
+        b in 0usize..64,
+    ) {
+        let mask = callqa::mask::mask;
+        let once = mask(&src);
+        prop_assert_eq!(mask(&once), once.clone());
+        let (mut a, mut b) = (a.min(src.len()), b.min(src.len()));
+        while !src.is_char_boundary(a) { a -= 1; }
+        while !src.is_char_boundary(b) { b -= 1; }
+        let mut spans = [(a.min(b), a.max(b))];
+        let masked = callqa::mask::mask_spans(&src, &mut spans);
+        prop_assert!(spans[0].0 <= spans[0].1 && spans[0].1 <= masked.len());
+        prop_assert!(masked.is_char_boundary(spans[0].0) && masked.is_char_boundary(spans[0].1));
     }
 
     #[test]
