@@ -4,7 +4,7 @@ use crate::input::Call;
 use crate::normalize::NormText;
 
 /// The languages rules are written for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Language {
     Zh,
     En,

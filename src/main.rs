@@ -63,6 +63,9 @@ struct RunArgs {
     /// Most turns in one call; a call with more is rejected.
     #[arg(long, default_value_t = pipeline::DEFAULT_MAX_TURNS)]
     max_turns: usize,
+    /// Memory for scored calls before they are sorted into runs on disk (bytes).
+    #[arg(long, default_value_t = callqa::output::DEFAULT_SORT_BUDGET)]
+    sort_budget: usize,
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -133,6 +136,7 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         threads: args.threads,
         max_record_bytes: args.max_record_bytes,
         max_turns: args.max_turns,
+        sort_budget: args.sort_budget,
         force: args.force,
     };
     let progress = Bar::new(!args.quiet && std::io::stderr().is_terminal());

@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub max_record_bytes: usize,
     /// Most turns in one call; a call with more is rejected.
     pub max_turns: usize,
+    /// Bytes of scored calls held in memory before they are sorted into a run on disk.
+    pub sort_budget: usize,
     /// Replace `out_dir` even if it holds files that are not a callqa run.
     pub force: bool,
 }
@@ -111,24 +113,30 @@ pub fn run(engine: &Engine, options: &RunOptions, progress: &dyn Progress) -> Re
             ))
         })?;
     progress.start(total_bytes);
-    let mut state = Fold::new(engine, options, staging.rejects_writer()?);
+    let mut state = Fold::new(engine, options, &staging)?;
     std::thread::scope(|scope| -> Result<()> {
         let (sender, receiver) = mpsc::sync_channel::<Message>(4);
         scope.spawn(move || read_all(readers, sender));
+        // While the pool scores batch N, one of its threads folds batch N − 1 in order.
+        let mut scored: Option<(Vec<RawLine>, Vec<Outcome>)> = None;
         for message in receiver {
             match message {
                 Message::Batch(lines) => {
-                    let outcomes: Vec<Outcome> = pool.install(|| {
-                        lines
-                            .par_iter()
-                            .map_init(Scratch::default, |scratch, raw| {
-                                process(engine, options, raw, scratch)
-                            })
-                            .collect()
+                    let (outcomes, folded) = pool.install(|| {
+                        rayon::join(
+                            || {
+                                lines
+                                    .par_iter()
+                                    .map_init(Scratch::default, |scratch, raw| {
+                                        process(engine, options, raw, scratch)
+                                    })
+                                    .collect::<Vec<Outcome>>()
+                            },
+                            || state.fold_batch(scored.take()),
+                        )
                     });
-                    for (raw, outcome) in lines.into_iter().zip(outcomes) {
-                        state.fold(raw, outcome)?;
-                    }
+                    folded?;
+                    scored = Some((lines, outcomes));
                     progress.advance(state.bytes_done());
                 }
                 Message::FileDone {
@@ -138,7 +146,7 @@ pub fn run(engine: &Engine, options: &RunOptions, progress: &dyn Progress) -> Re
                 } => state.file_done(file, digestion, error),
             }
         }
-        Ok(())
+        state.fold_batch(scored.take())
     })?;
     progress.finish();
     state.finish(staging, started)
@@ -201,9 +209,7 @@ fn process(engine: &Engine, options: &RunOptions, raw: &RawLine, scratch: &mut S
         Ok(call) => {
             let evaluation = engine.evaluate(&call, scratch);
             let score = score::score_call(engine, &evaluation.findings);
-            Outcome::Scored(Box::new(output::scored_call(
-                engine, call, evaluation, score,
-            )))
+            Outcome::Scored(Box::new(output::scored_call(call, evaluation, score)))
         }
     }
 }
@@ -213,7 +219,7 @@ struct Fold<'a> {
     engine: &'a Engine,
     options: &'a RunOptions,
     rejects: output::RejectsWriter,
-    calls: Vec<ScoredCall>,
+    calls: output::CallSorter,
     seen: HashMap<String, (usize, u64)>,
     agents: BTreeMap<String, AgentStats>,
     inputs: Vec<output::InputEntry>,
@@ -221,22 +227,22 @@ struct Fold<'a> {
 }
 
 impl<'a> Fold<'a> {
-    fn new(engine: &'a Engine, options: &'a RunOptions, rejects: output::RejectsWriter) -> Self {
+    fn new(engine: &'a Engine, options: &'a RunOptions, staging: &output::Staging) -> Result<Self> {
         let inputs = options
             .inputs
             .iter()
             .map(|p| output::InputEntry::new(p))
             .collect();
-        Fold {
+        Ok(Fold {
             engine,
             options,
-            rejects,
-            calls: Vec::new(),
+            rejects: staging.rejects_writer()?,
+            calls: staging.sorter(options.sort_budget),
             seen: HashMap::new(),
             agents: BTreeMap::new(),
             inputs,
             counts: output::Counts::default(),
-        }
+        })
     }
 
     fn fold(&mut self, raw: RawLine, outcome: Outcome) -> Result<()> {
@@ -261,9 +267,19 @@ impl<'a> Fold<'a> {
                     self.reject(path, raw.file, raw.line_no, reason, Some(key), bytes)?;
                 } else {
                     self.seen.insert(key, (raw.file, raw.line_no));
-                    self.score(raw.file, *call);
+                    self.score(raw.file, *call)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn fold_batch(&mut self, batch: Option<(Vec<RawLine>, Vec<Outcome>)>) -> Result<()> {
+        let Some((lines, outcomes)) = batch else {
+            return Ok(());
+        };
+        for (raw, outcome) in lines.into_iter().zip(outcomes) {
+            self.fold(raw, outcome)?;
         }
         Ok(())
     }
@@ -285,7 +301,7 @@ impl<'a> Fold<'a> {
             .write(&RejectRow::new(path, line, reason, call_id, bytes))
     }
 
-    fn score(&mut self, file: usize, call: ScoredCall) {
+    fn score(&mut self, file: usize, call: ScoredCall) -> Result<()> {
         self.counts.read += 1;
         self.counts.scored += 1;
         self.inputs[file].records += 1;
@@ -301,7 +317,7 @@ impl<'a> Fold<'a> {
                 &call.score,
                 call.findings.iter().map(|f| f.rule),
             );
-        self.calls.push(call);
+        self.calls.push(call)
     }
 
     fn file_done(&mut self, file: usize, digestion: input::Digestion, error: Option<String>) {
@@ -320,16 +336,15 @@ impl<'a> Fold<'a> {
             engine,
             options,
             rejects,
-            mut calls,
+            calls,
             agents,
             inputs,
             mut counts,
             ..
         } = self;
         rejects.finish()?;
-        calls.sort_by(|a, b| a.row.call_id.cmp(&b.row.call_id));
         counts.agents = agents.len() as u64;
-        staging.write_tables(engine, &calls, &agents)?;
+        staging.write_tables(engine, calls, &agents)?;
         let incomplete: Vec<String> = inputs
             .iter()
             .filter_map(|i| i.error.as_ref().map(|e| format!("{}: {e}", i.path)))

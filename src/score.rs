@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use crate::engine::{Engine, Finding};
 
 /// The score of one call.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CallScore {
     pub score: i32,
     pub auto_fail: bool,

@@ -5,6 +5,7 @@
 //! complete run, whose `manifest.json` is written last.
 
 mod manifest;
+mod sort;
 mod tables;
 
 use std::collections::BTreeMap;
@@ -12,13 +13,15 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use manifest::{Counts, InputEntry, Manifest};
+pub use sort::{CallSorter, DEFAULT_SORT_BUDGET};
 
 use crate::engine::{Engine, Evaluation, Finding};
 use crate::error::{Error, Result};
-use crate::input::Call;
+use crate::input::{Call, Speaker};
+use crate::lang::Language;
 use crate::mask;
 use crate::score::{AgentStats, CallScore};
 
@@ -29,25 +32,26 @@ pub const REJECTS_FILE: &str = "rejects.jsonl";
 pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// The call-level facts that go into `calls.parquet`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CallRow {
     pub call_id: String,
     pub agent_id: String,
     pub customer_id: Option<String>,
     pub started_at: Option<i64>,
     pub channel: Option<String>,
-    pub language: &'static str,
+    pub language: Language,
     pub turns: u32,
     /// Every turn has timestamps, so timing rules were judged.
     pub timed: bool,
 }
 
 /// One row of `findings.parquet`, without the call columns.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FindingRow {
     pub rule: usize,
     pub turn: Option<u32>,
-    pub speaker: &'static str,
+    /// The turn's speaker; `None` for a whole-call finding (the rule's speaker is written).
+    pub speaker: Option<Speaker>,
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
     /// Character (not byte) offsets of the match in the turn text.
@@ -98,8 +102,7 @@ fn excerpt_with_span(text: &str, span: Option<(usize, usize)>) -> (String, Optio
     (out, span.map(|(s, e)| (s - from + shift, e - from + shift)))
 }
 
-fn finding_row(engine: &Engine, call: &Call, f: &Finding) -> FindingRow {
-    let rule = &engine.pack().rules()[f.rule];
+fn finding_row(call: &Call, f: &Finding) -> FindingRow {
     let turn = f.turn.map(|t| (t, &call.turns[t]));
     let span = match (turn, f.span) {
         (Some((_, turn)), Some((start, end))) => {
@@ -117,7 +120,7 @@ fn finding_row(engine: &Engine, call: &Call, f: &Finding) -> FindingRow {
     FindingRow {
         rule: f.rule,
         turn: turn.map(|(t, _)| t as u32),
-        speaker: turn.map_or(rule.speaker.as_str(), |(_, t)| t.speaker.as_str()),
+        speaker: turn.map(|(_, t)| t.speaker),
         start_ms: turn.and_then(|(_, t)| t.start_ms),
         end_ms: turn.and_then(|(_, t)| t.end_ms),
         char_start: span.map(|s| s.0),
@@ -162,7 +165,7 @@ fn context(call: &Call, t: usize, span: Option<(usize, usize)>) -> (String, Opti
     (out, found)
 }
 /// A scored call with everything needed to write it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ScoredCall {
     pub row: CallRow,
     pub score: CallScore,
@@ -170,16 +173,11 @@ pub struct ScoredCall {
 }
 
 /// Turns an evaluated call into output rows (done in the worker threads).
-pub fn scored_call(
-    engine: &Engine,
-    call: Call,
-    evaluation: Evaluation,
-    score: CallScore,
-) -> ScoredCall {
+pub fn scored_call(call: Call, evaluation: Evaluation, score: CallScore) -> ScoredCall {
     let findings = evaluation
         .findings
         .iter()
-        .map(|f| finding_row(engine, &call, f))
+        .map(|f| finding_row(&call, f))
         .collect();
     ScoredCall {
         row: CallRow {
@@ -189,7 +187,7 @@ pub fn scored_call(
             customer_id: call.customer_id,
             started_at: call.started_at,
             channel: call.channel,
-            language: evaluation.language.as_str(),
+            language: evaluation.language,
             timed: evaluation.timed,
         },
         score,
@@ -317,15 +315,21 @@ impl Staging {
         })
     }
 
-    /// Writes the three Parquet tables into the staging folder.
+    /// A sorter whose overflow runs live in the staging folder.
+    pub fn sorter(&self, budget: usize) -> CallSorter {
+        CallSorter::new(&self.dir, budget)
+    }
+
+    /// Writes the three Parquet tables into the staging folder, calls in `call_id` order.
     pub fn write_tables(
         &self,
         engine: &Engine,
-        calls: &[ScoredCall],
+        calls: CallSorter,
         agents: &BTreeMap<String, AgentStats>,
     ) -> Result<()> {
-        tables::write_calls(&self.dir.join(CALLS_FILE), engine, calls)?;
-        tables::write_findings(&self.dir.join(FINDINGS_FILE), engine, calls)?;
+        let mut tables = tables::CallTables::create(&self.dir, engine)?;
+        calls.finish(|call| tables.push(call))?;
+        tables.finish()?;
         tables::write_agents(&self.dir.join(AGENTS_FILE), engine, agents)
     }
 

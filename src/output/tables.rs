@@ -1,7 +1,7 @@
 //! The three Parquet tables, written with arrow in row groups of fixed size.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
@@ -22,6 +22,9 @@ use crate::score::AgentStats;
 /// Rows per batch handed to the Parquet writer.
 const BATCH_ROWS: usize = 65_536;
 
+/// Rows per Parquet row group: the writer holds one row group in memory.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+
 /// How many of an agent's most violated rules `agents.parquet` lists.
 const TOP_RULES: usize = 5;
 
@@ -32,7 +35,7 @@ fn utf8(name: &str, nullable: bool) -> Field {
 fn properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(1 << 20))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build()
 }
 
@@ -56,7 +59,7 @@ fn write_table<T>(
     file.sync_all().map_err(|e| Error::output(path, "sync", e))
 }
 
-pub(super) fn write_calls(path: &Path, engine: &Engine, calls: &[ScoredCall]) -> Result<()> {
+fn calls_schema(engine: &Engine) -> Schema {
     let categories = engine.pack().categories();
     let mut fields = vec![
         utf8("call_id", false),
@@ -85,7 +88,12 @@ pub(super) fn write_calls(path: &Path, engine: &Engine, calls: &[ScoredCall]) ->
     }
     fields.push(Field::new("violations", DataType::Int32, false));
     fields.push(Field::new("rewards", DataType::Int32, false));
-    write_table(path, Schema::new(fields), calls, |chunk| {
+    Schema::new(fields)
+}
+
+fn calls_columns(engine: &Engine, chunk: &[ScoredCall]) -> Vec<ArrayRef> {
+    let categories = engine.pack().categories();
+    {
         let mut columns: Vec<ArrayRef> = vec![
             strings(chunk, |c| Some(&c.row.call_id)),
             strings(chunk, |c| Some(&c.row.agent_id)),
@@ -98,7 +106,7 @@ pub(super) fn write_calls(path: &Path, engine: &Engine, calls: &[ScoredCall]) ->
                     .with_timezone("UTC"),
             ),
             strings(chunk, |c| c.row.channel.as_deref()),
-            strings(chunk, |c| Some(c.row.language)),
+            strings(chunk, |c| Some(c.row.language.as_str())),
             int32s(chunk, |c| Some(c.row.turns as i32)),
             booleans(chunk, |c| c.row.timed),
             int32s(chunk, |c| Some(c.score.score)),
@@ -112,7 +120,7 @@ pub(super) fn write_calls(path: &Path, engine: &Engine, calls: &[ScoredCall]) ->
         columns.push(int32s(chunk, |c| Some(c.score.violations as i32)));
         columns.push(int32s(chunk, |c| Some(c.score.rewards as i32)));
         columns
-    })
+    }
 }
 
 /// A finding with the call it belongs to, for row-wise column building.
@@ -121,17 +129,8 @@ struct FindingRef<'a> {
     finding: &'a super::FindingRow,
 }
 
-pub(super) fn write_findings(path: &Path, engine: &Engine, calls: &[ScoredCall]) -> Result<()> {
-    let rows: Vec<FindingRef<'_>> = calls
-        .iter()
-        .flat_map(|call| {
-            call.findings
-                .iter()
-                .map(move |finding| FindingRef { call, finding })
-        })
-        .collect();
-    let rules = engine.pack().rules();
-    let schema = Schema::new(vec![
+fn findings_schema() -> Schema {
+    Schema::new(vec![
         utf8("call_id", false),
         utf8("agent_id", false),
         utf8("rule_id", false),
@@ -153,8 +152,21 @@ pub(super) fn write_findings(path: &Path, engine: &Engine, calls: &[ScoredCall])
         Field::new("points", DataType::Int32, false),
         utf8("message", false),
         utf8("suggestion", true),
-    ]);
-    write_table(path, schema, &rows, |chunk| {
+    ])
+}
+
+fn findings_columns(engine: &Engine, calls: &[ScoredCall]) -> Vec<ArrayRef> {
+    let chunk: Vec<FindingRef<'_>> = calls
+        .iter()
+        .flat_map(|call| {
+            call.findings
+                .iter()
+                .map(move |finding| FindingRef { call, finding })
+        })
+        .collect();
+    let chunk = &chunk[..];
+    let rules = engine.pack().rules();
+    {
         let rule = |r: &FindingRef<'_>| &rules[r.finding.rule];
         vec![
             strings(chunk, |r| Some(&r.call.row.call_id)),
@@ -163,7 +175,13 @@ pub(super) fn write_findings(path: &Path, engine: &Engine, calls: &[ScoredCall])
             strings(chunk, |r| Some(rule(r).kind.as_str())),
             strings(chunk, |r| Some(&rule(r).category)),
             strings(chunk, |r| Some(rule(r).severity.as_str())),
-            strings(chunk, |r| Some(r.finding.speaker)),
+            strings(chunk, |r| {
+                Some(
+                    r.finding
+                        .speaker
+                        .map_or(rule(r).speaker.as_str(), |s| s.as_str()),
+                )
+            }),
             int32s(chunk, |r| r.finding.turn.map(|t| t as i32)),
             int64s(chunk, |r| r.finding.start_ms),
             int64s(chunk, |r| r.finding.end_ms),
@@ -179,7 +197,93 @@ pub(super) fn write_findings(path: &Path, engine: &Engine, calls: &[ScoredCall])
             strings(chunk, |r| Some(&rule(r).message)),
             strings(chunk, |r| rule(r).suggestion.as_deref()),
         ]
-    })
+    }
+}
+
+/// One Parquet file being written batch by batch.
+struct Table {
+    path: PathBuf,
+    schema: Arc<Schema>,
+    writer: ArrowWriter<std::fs::File>,
+}
+
+impl Table {
+    fn create(path: &Path, schema: Schema) -> Result<Table> {
+        let schema = Arc::new(schema);
+        let file = std::fs::File::create(path).map_err(|e| Error::output(path, "create", e))?;
+        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties()))
+            .map_err(|e| Error::parquet(path, e))?;
+        Ok(Table {
+            path: path.to_path_buf(),
+            schema,
+            writer,
+        })
+    }
+
+    fn write(&mut self, columns: Vec<ArrayRef>) -> Result<()> {
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)
+            .map_err(|e| Error::parquet(&self.path, e.into()))?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| Error::parquet(&self.path, e))
+    }
+
+    fn finish(self) -> Result<()> {
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::parquet(&self.path, e))?;
+        file.sync_all()
+            .map_err(|e| Error::output(&self.path, "sync", e))
+    }
+}
+
+/// `calls.parquet` and `findings.parquet`, filled together from calls in `call_id` order.
+pub(super) struct CallTables<'a> {
+    engine: &'a Engine,
+    calls: Table,
+    findings: Table,
+    pending: Vec<ScoredCall>,
+}
+
+/// Calls gathered before a batch is written to both tables.
+const BATCH_CALLS: usize = 4096;
+
+impl<'a> CallTables<'a> {
+    pub(super) fn create(dir: &Path, engine: &'a Engine) -> Result<CallTables<'a>> {
+        Ok(CallTables {
+            engine,
+            calls: Table::create(&dir.join(super::CALLS_FILE), calls_schema(engine))?,
+            findings: Table::create(&dir.join(super::FINDINGS_FILE), findings_schema())?,
+            pending: Vec::with_capacity(BATCH_CALLS),
+        })
+    }
+
+    pub(super) fn push(&mut self, call: ScoredCall) -> Result<()> {
+        self.pending.push(call);
+        if self.pending.len() == BATCH_CALLS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.calls
+            .write(calls_columns(self.engine, &self.pending))?;
+        self.findings
+            .write(findings_columns(self.engine, &self.pending))?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    pub(super) fn finish(mut self) -> Result<()> {
+        self.flush()?;
+        self.calls.finish()?;
+        self.findings.finish()
+    }
 }
 
 /// Points of one finding before caps: negative for a violation, positive for a reward.

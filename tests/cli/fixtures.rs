@@ -333,3 +333,29 @@ fn findings_carry_masked_context() {
     // Parquet stores strings plainly (snappy may compress, but not these short values).
     assert!(!String::from_utf8_lossy(&bytes).contains("13812343186"));
 }
+
+/// Sorting through runs on disk (a tiny memory budget) writes the same tables as in memory.
+#[test]
+fn spilling_to_disk_changes_nothing() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_into(a.path(), &fixture_inputs(), 2);
+    let out = b.path().to_str().unwrap();
+    let output = callqa(
+        &["run", "--quiet", "--sort-budget", "2000", "--out", out],
+        &fixture_inputs(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (x, y) = (run_files(a.path()), run_files(b.path()));
+    assert_eq!(
+        x.keys().collect::<Vec<_>>(),
+        y.keys().collect::<Vec<_>>(),
+        "no run files left"
+    );
+    for (name, bytes) in &x {
+        assert!(bytes == &y[name], "{name} differs when sorting on disk");
+    }
+}
