@@ -7,5 +7,6 @@ pub mod lang;
 pub mod mask;
 pub mod output;
 pub mod pipeline;
+pub mod report;
 pub mod rules;
 pub mod score;

@@ -16,6 +16,7 @@ use crate::engine::{Engine, Scratch};
 use crate::error::{Error, Result};
 use crate::input::{self, Line, LineReader};
 use crate::output::{self, Manifest, RejectRow, ScoredCall};
+use crate::report::ReportBuilder;
 use crate::score::{self, AgentStats};
 
 /// How a run is set up.
@@ -222,6 +223,7 @@ struct Fold<'a> {
     calls: output::CallSorter,
     seen: HashMap<String, (usize, u64)>,
     agents: BTreeMap<String, AgentStats>,
+    report: ReportBuilder,
     inputs: Vec<output::InputEntry>,
     counts: output::Counts,
 }
@@ -240,6 +242,7 @@ impl<'a> Fold<'a> {
             calls: staging.sorter(options.sort_budget),
             seen: HashMap::new(),
             agents: BTreeMap::new(),
+            report: ReportBuilder::default(),
             inputs,
             counts: output::Counts::default(),
         })
@@ -301,7 +304,7 @@ impl<'a> Fold<'a> {
             .write(&RejectRow::new(path, line, reason, call_id, bytes))
     }
 
-    fn score(&mut self, file: usize, call: ScoredCall) -> Result<()> {
+    fn score(&mut self, file: usize, mut call: ScoredCall) -> Result<()> {
         self.counts.read += 1;
         self.counts.scored += 1;
         self.inputs[file].records += 1;
@@ -317,6 +320,8 @@ impl<'a> Fold<'a> {
                 &call.score,
                 call.findings.iter().map(|f| f.rule),
             );
+        let transcript = call.transcript.take();
+        self.report.add(self.engine, &call, transcript);
         self.calls.push(call)
     }
 
@@ -338,6 +343,7 @@ impl<'a> Fold<'a> {
             rejects,
             calls,
             agents,
+            report,
             inputs,
             mut counts,
             ..
@@ -345,6 +351,7 @@ impl<'a> Fold<'a> {
         rejects.finish()?;
         counts.agents = agents.len() as u64;
         staging.write_tables(engine, calls, &agents)?;
+        staging.write_report(&report.render(engine, &counts, &agents))?;
         let incomplete: Vec<String> = inputs
             .iter()
             .filter_map(|i| i.error.as_ref().map(|e| format!("{}: {e}", i.path)))

@@ -143,6 +143,7 @@ impl Manifest {
             super::FINDINGS_FILE,
             super::AGENTS_FILE,
             super::REJECTS_FILE,
+            super::REPORT_FILE,
         ] {
             let file = staged.join(name);
             let (bytes, sha256) =

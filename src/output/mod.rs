@@ -30,6 +30,7 @@ pub const FINDINGS_FILE: &str = "findings.parquet";
 pub const AGENTS_FILE: &str = "agents.parquet";
 pub const REJECTS_FILE: &str = "rejects.jsonl";
 pub const MANIFEST_FILE: &str = "manifest.json";
+pub const REPORT_FILE: &str = "report.html";
 
 /// The call-level facts that go into `calls.parquet`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -170,6 +171,9 @@ pub struct ScoredCall {
     pub row: CallRow,
     pub score: CallScore,
     pub findings: Vec<FindingRow>,
+    /// The transcript, kept only for calls that may enter the report's review queue.
+    #[serde(skip)]
+    pub transcript: Option<Vec<(Speaker, String)>>,
 }
 
 /// Turns an evaluated call into output rows (done in the worker threads).
@@ -179,6 +183,12 @@ pub fn scored_call(call: Call, evaluation: Evaluation, score: CallScore) -> Scor
         .iter()
         .map(|f| finding_row(&call, f))
         .collect();
+    let transcript = (score.auto_fail || score.score <= crate::report::QUEUE_SCORE).then(|| {
+        call.turns
+            .iter()
+            .map(|t| (t.speaker, t.text.clone()))
+            .collect()
+    });
     ScoredCall {
         row: CallRow {
             turns: call.turns.len() as u32,
@@ -192,6 +202,7 @@ pub fn scored_call(call: Call, evaluation: Evaluation, score: CallScore) -> Scor
         },
         score,
         findings,
+        transcript,
     }
 }
 
@@ -331,6 +342,13 @@ impl Staging {
         calls.finish(|call| tables.push(call))?;
         tables.finish()?;
         tables::write_agents(&self.dir.join(AGENTS_FILE), engine, agents)
+    }
+
+    /// Writes `report.html` into the staging folder.
+    pub fn write_report(&self, html: &str) -> Result<()> {
+        write_file(&self.dir.join(REPORT_FILE), |w| {
+            w.write_all(html.as_bytes())
+        })
     }
 
     /// Writes the manifest, then replaces `--out` with the staging folder.

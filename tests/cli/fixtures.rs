@@ -135,7 +135,7 @@ fn any_thread_count_writes_identical_files() {
             run_files(out.path())
         })
         .collect();
-    assert_eq!(runs[0].len(), 5, "{:?}", runs[0].keys());
+    assert_eq!(runs[0].len(), 6, "{:?}", runs[0].keys());
     for other in &runs[1..] {
         assert_eq!(
             runs[0].keys().collect::<Vec<_>>(),

@@ -4,6 +4,7 @@
 mod errors;
 mod fixtures;
 mod reliability;
+mod report;
 mod rules;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,108 @@
+//! `report.html`: self-contained, escaped, and what a browser shows.
+
+use super::*;
+
+fn report_run() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut inputs = fixture_inputs();
+    inputs.push(root().join("fixtures/report/hostile.jsonl"));
+    run_into(&out, &inputs, 2);
+    (dir, out)
+}
+
+#[test]
+fn the_report_is_self_contained_and_escapes_transcripts() {
+    let (_dir, out) = report_run();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // Only the page's own sorting script; the transcript's tags arrive as text.
+    assert_eq!(html.matches("<script>").count(), 1);
+    assert!(!html.contains("<img"), "a transcript tag became markup");
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
+    // Nothing is fetched from elsewhere.
+    for external in [
+        "http://", "https://", "src=\"", "href=\"", "@import", "url(",
+    ] {
+        assert!(!html.contains(external), "the page refers to {external}");
+    }
+    // Personal data in the queued transcript is masked.
+    assert!(!html.contains("13812343186"));
+    assert!(html.contains("[手机号 ****3186]"));
+    // One row per agent, and the hostile call is queued with its findings highlighted.
+    for agent in ["a-01", "a-05", "a-09"] {
+        assert!(html.contains(&format!("<tr><td>{agent}</td>")), "{agent}");
+    }
+    assert!(html.contains("<b>xss-1</b>"));
+    assert!(html.contains(">马上解决</mark>"));
+}
+
+/// Renders the report in headless Chromium (Debian's `chromium`, installed by `.ci/run`): the
+/// DOM holds the agents table and the chart and no element injected by a transcript, and a
+/// screenshot is saved for a person to look at.
+#[test]
+fn the_report_renders_in_a_browser() {
+    let Ok(chromium) = which("chromium") else {
+        eprintln!("skipped: no chromium on PATH (apt-get install chromium; .ci/run installs it)");
+        return;
+    };
+    let (dir, out) = report_run();
+    let url = format!("file://{}", out.join("report.html").display());
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ];
+    let profile = format!("--user-data-dir={}", dir.path().join("profile").display());
+    let dom = Command::new(&chromium)
+        .args(flags)
+        .arg(&profile)
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("<table class=\"sortable\">"),
+        "agents table missing"
+    );
+    assert_eq!(dom.matches("<rect class=\"bar\"").count(), 11, "chart bars");
+    assert!(!dom.contains("<img"), "an element was injected");
+    assert!(dom.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    let shots = root().join("target/report-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("report.png");
+    let status = Command::new(&chromium)
+        .args(flags)
+        .arg(&profile)
+        .args([
+            "--window-size=1200,2400",
+            &format!("--screenshot={}", shot.display()),
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "screenshot written"
+    );
+    eprintln!("screenshot: {}", shot.display());
+}
+
+fn which(program: &str) -> Result<PathBuf, ()> {
+    let output = Command::new("which")
+        .arg(program)
+        .output()
+        .map_err(|_| ())?;
+    if !output.status.success() {
+        return Err(());
+    }
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim(),
+    ))
+}
