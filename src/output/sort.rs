@@ -14,7 +14,7 @@ use super::ScoredCall;
 use crate::error::{Error, Result};
 
 /// Default memory budget for buffered calls.
-pub const DEFAULT_SORT_BUDGET: usize = 64 << 20;
+pub const DEFAULT_SORT_BUDGET: usize = 32 << 20;
 
 pub struct CallSorter {
     dir: PathBuf,

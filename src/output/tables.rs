@@ -23,7 +23,7 @@ use crate::score::AgentStats;
 const BATCH_ROWS: usize = 65_536;
 
 /// Rows per Parquet row group: the writer holds one row group in memory.
-const ROW_GROUP_ROWS: usize = 128 * 1024;
+const ROW_GROUP_ROWS: usize = 32 * 1024;
 
 /// How many of an agent's most violated rules `agents.parquet` lists.
 const TOP_RULES: usize = 5;
