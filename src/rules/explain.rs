@@ -129,7 +129,10 @@ fn leaf_words(leaf: &Leaf) -> String {
         out += &format!(", not as part of {}", leaf.exclude.join(" / "));
     }
     if let Some(n) = &leaf.negation {
-        out += &format!(", not negated within {} characters before", n.window);
+        out += &format!(
+            ", not negated (no negator within {} characters or words before)",
+            n.window
+        );
     }
     if leaf.word_boundary {
         out += ", as whole words";
