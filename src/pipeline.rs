@@ -36,8 +36,8 @@ pub struct RunOptions {
     pub force: bool,
 }
 
-/// Default for [`RunOptions::max_record_bytes`]: 64 MiB.
-pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
+/// Default for [`RunOptions::max_record_bytes`]: 16 MiB (a long call is well under 1 MiB).
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
 
 /// Default for [`RunOptions::max_turns`].
 pub const DEFAULT_MAX_TURNS: usize = 10_000;

@@ -8,6 +8,10 @@ use super::compile::LeafSpec;
 use crate::error::{Error, Result, RuleProblem};
 use crate::rules::RulePack;
 
+/// Most raw hits kept for one turn: a turn that repeats a phrase millions of times must not
+/// take gigabytes (findings are capped per rule and call anyway).
+pub const MAX_HITS_PER_TURN: usize = 100_000;
+
 /// One occurrence of a leaf's phrase, regex or exclusion in a turn (normalized byte offsets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Hit {
@@ -100,7 +104,8 @@ impl Matcher {
         })
     }
 
-    /// Appends the hits in `text` (turn `turn`) of the leaves for which `applies` is true.
+    /// Appends the hits in `text` (turn `turn`) of the leaves for which `applies` is true, at
+    /// most [`MAX_HITS_PER_TURN`] of them.
     pub(super) fn scan(
         &self,
         turn: u32,
@@ -108,7 +113,11 @@ impl Matcher {
         applies: &dyn Fn(usize) -> bool,
         hits: &mut Vec<Hit>,
     ) {
+        let limit = hits.len() + MAX_HITS_PER_TURN;
         for m in self.automaton.find_overlapping_iter(text) {
+            if hits.len() >= limit {
+                return;
+            }
             for u in &self.uses[m.pattern().as_usize()] {
                 if applies(u.leaf as usize) {
                     hits.push(Hit {
@@ -127,6 +136,9 @@ impl Matcher {
             }
             for re in regexes {
                 for m in re.find_iter(text).filter(|m| !m.is_empty()) {
+                    if hits.len() >= limit {
+                        return;
+                    }
                     hits.push(Hit {
                         leaf: *leaf as u32,
                         turn,

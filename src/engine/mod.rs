@@ -255,7 +255,6 @@ impl Engine {
     /// Drops hits outside their leaf's scope, negated, off word boundaries or not near their
     /// companion phrase; then indexes the rest by leaf.
     fn apply_modifiers(&self, view: &CallView<'_>, hits: &mut Vec<Hit>, offsets: &mut Vec<usize>) {
-        let mut boundaries: Vec<Option<Vec<u32>>> = vec![None; view.turns.len()];
         hits.retain(|hit| {
             let spec = &self.leaves[hit.leaf as usize];
             let text = view.turns[hit.turn as usize].as_str();
@@ -264,11 +263,7 @@ impl Engine {
                     .negation
                     .as_ref()
                     .is_some_and(|(words, window)| filters::negated(words, *window, hit, text))
-                && (!spec.word_boundary || {
-                    let bounds = boundaries[hit.turn as usize]
-                        .get_or_insert_with(|| filters::word_boundaries(text));
-                    filters::on_boundaries(bounds, hit)
-                })
+                && (!spec.word_boundary || filters::on_word_boundaries(text, hit))
         });
         index_by_leaf(hits, self.leaves.len(), offsets);
         let near_ok: Vec<bool> = hits

@@ -210,3 +210,73 @@ fn killed_runs_leave_a_complete_run_or_nothing() {
         .collect();
     assert!(beside.is_empty(), "leftovers: {beside:?}");
 }
+
+/// Peak resident memory (VmHWM, kB) of a running process, if it can still be read.
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A single line far over --max-record-bytes is rejected and never held in memory: the peak
+/// resident size stays far below the line's size.
+#[test]
+fn a_giant_line_is_rejected_without_being_held_in_memory() {
+    if !Path::new("/proc/self/status").exists() {
+        eprintln!("skipped: needs /proc to read the peak memory of a process");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("giant.jsonl");
+    let good = good_lines(1);
+    let giant_mb = 96;
+    {
+        let mut file = std::io::BufWriter::new(File::create(&input).unwrap());
+        writeln!(file, "{}", good[0]).unwrap();
+        write!(file, "{{\"call_id\":\"giant\",\"agent_id\":\"a\",\"turns\":[{{\"speaker\":\"agent\",\"text\":\"").unwrap();
+        let chunk = "保证".repeat(1 << 16);
+        for _ in 0..(giant_mb << 20) / chunk.len() {
+            file.write_all(chunk.as_bytes()).unwrap();
+        }
+        writeln!(file, "\"}}]}}").unwrap();
+        writeln!(file, "{}", good[1]).unwrap();
+    }
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callqa"))
+        .current_dir(root())
+        .args([
+            "run",
+            "--quiet",
+            "--max-record-bytes",
+            "1048576",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .arg(&input)
+        .spawn()
+        .unwrap();
+    let mut peak_kb = 0;
+    let status = loop {
+        if let Some(kb) = peak_rss_kb(child.id()) {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(status.success());
+    assert!(peak_kb > 0, "the peak memory was read");
+    assert!(
+        peak_kb < (giant_mb as u64 * 1024) / 2,
+        "peak RSS {peak_kb} kB for a {giant_mb} MB line"
+    );
+    let rejects = std::fs::read_to_string(out.join("rejects.jsonl")).unwrap();
+    assert_eq!(rejects.lines().count(), 1);
+    assert!(
+        rejects.contains("over the limit (--max-record-bytes)"),
+        "{rejects}"
+    );
+    assert_eq!(scores_by_call(&out).len(), 2);
+    eprintln!("peak RSS {peak_kb} kB with a {giant_mb} MB line");
+}
