@@ -1,9 +1,9 @@
 //! The nightly run: stream the inputs, score calls in parallel, write the tables.
 //!
 //! One reader thread streams every input in order and hands out batches of lines; the rayon pool
-//! parses, normalizes, matches and scores each batch in parallel over the shared [`Engine`]; the
-//! calling thread then folds the batch in input order (rejects, duplicate check, aggregates), so
-//! the result does not depend on the number of threads.
+//! parses, normalizes, matches and scores each batch in parallel over the shared [`Engine`];
+//! meanwhile one pool thread folds the previous batch in input order (rejects, duplicate check,
+//! aggregates, the bounded-memory sort), so the result does not depend on the number of threads.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
