@@ -1,12 +1,14 @@
 pub mod error;
 pub mod normalize;
 pub use error::{Error, ErrorClass, Result};
+pub mod emotion;
 pub mod engine;
 pub mod input;
 pub mod lang;
 pub mod mask;
 pub mod output;
 pub mod pipeline;
+pub mod queue;
 pub mod report;
 pub mod rules;
 pub mod score;

@@ -41,6 +41,15 @@ enum Command {
     /// Check or test a rule pack.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The calls of a finished run to review first, with the reasons.
+    Queue {
+        /// The run's output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// How many calls.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+    },
 }
 
 #[derive(clap::Args)]
@@ -104,6 +113,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Queue { out, top } => queue(&out, top),
         Command::Rules(RulesCommand::Check { dir }) => rules_check(dir),
         Command::Rules(RulesCommand::Test { dir }) => rules_test(dir),
         Command::Rules(RulesCommand::List { dir }) => rules_list(dir),
@@ -263,6 +273,23 @@ fn rules_test(dir: PathBuf) -> Result<u8, Error> {
     } else {
         exit::FAILED
     })
+}
+
+fn queue(out: &Path, top: usize) -> Result<u8, Error> {
+    let rows = callqa::queue::read_queue(out, top)?;
+    let mut text = format!(
+        "{:>4}  {:<14} {:<8} {:>5} {:>5}  why\n",
+        "rank", "call", "agent", "score", "risk"
+    );
+    for r in &rows {
+        let _ = writeln!(
+            text,
+            "{:>4}  {:<14} {:<8} {:>5} {:>5}  {}",
+            r.rank, r.call_id, r.agent_id, r.score, r.risk, r.reasons
+        );
+    }
+    print_stdout(&text);
+    Ok(exit::OK)
 }
 
 /// Writes to standard output; a closed pipe (`callqa rules list | head`) is not an error.

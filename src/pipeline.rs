@@ -16,6 +16,7 @@ use crate::engine::{Engine, Scratch};
 use crate::error::{Error, Result};
 use crate::input::{self, Line, LineReader};
 use crate::output::{self, Manifest, RejectRow, ScoredCall};
+use crate::queue::{self, Ranking};
 use crate::report::ReportBuilder;
 use crate::score::{self, AgentStats};
 
@@ -210,7 +211,8 @@ fn process(engine: &Engine, options: &RunOptions, raw: &RawLine, scratch: &mut S
         Ok(call) => {
             let evaluation = engine.evaluate(&call, scratch);
             let score = score::score_call(engine, &evaluation.findings);
-            Outcome::Scored(Box::new(output::scored_call(call, evaluation, score)))
+            let risk = queue::base_risk(engine, &score, &evaluation);
+            Outcome::Scored(Box::new(output::scored_call(call, evaluation, score, risk)))
         }
     }
 }
@@ -224,6 +226,7 @@ struct Fold<'a> {
     seen: HashMap<String, (usize, u64)>,
     agents: BTreeMap<String, AgentStats>,
     report: ReportBuilder,
+    ranking: Ranking,
     inputs: Vec<output::InputEntry>,
     counts: output::Counts,
 }
@@ -243,6 +246,7 @@ impl<'a> Fold<'a> {
             seen: HashMap::new(),
             agents: BTreeMap::new(),
             report: ReportBuilder::default(),
+            ranking: Ranking::default(),
             inputs,
             counts: output::Counts::default(),
         })
@@ -320,6 +324,11 @@ impl<'a> Fold<'a> {
                 &call.score,
                 call.findings.iter().map(|f| f.rule),
             );
+        self.ranking.add(
+            &call.row.call_id,
+            call.row.customer_id.as_deref(),
+            call.row.risk,
+        );
         let transcript = call.transcript.take();
         self.report.add(self.engine, &call, transcript);
         self.calls.push(call)
@@ -344,13 +353,14 @@ impl<'a> Fold<'a> {
             calls,
             agents,
             report,
+            ranking,
             inputs,
             mut counts,
             ..
         } = self;
         rejects.finish()?;
         counts.agents = agents.len() as u64;
-        staging.write_tables(engine, calls, &agents)?;
+        staging.write_tables(engine, calls, ranking.finish(), &agents)?;
         staging.write_report(&report.render(engine, &counts, &agents))?;
         let incomplete: Vec<String> = inputs
             .iter()

@@ -28,17 +28,13 @@ pub struct QueueCall {
 }
 
 impl QueueCall {
-    /// Worst first: auto-failed, then lowest score, most violations, then by id.
+    /// Highest risk first (see `queue`; repeat contact is not known yet), then by id.
     fn priority(&self, other: &QueueCall) -> Ordering {
-        let key = |q: &QueueCall| {
-            (
-                !q.call.score.auto_fail,
-                q.call.score.score,
-                std::cmp::Reverse(q.call.score.violations),
-            )
-        };
-        key(self)
-            .cmp(&key(other))
+        other
+            .call
+            .row
+            .risk
+            .cmp(&self.call.row.risk)
             .then_with(|| self.call.row.call_id.cmp(&other.call.row.call_id))
     }
 }
@@ -216,14 +212,14 @@ fn top_rules(page: &mut String, engine: &Engine, counts: &BTreeMap<usize, u64>) 
 fn queue(page: &mut String, engine: &Engine, queue: &[QueueCall]) {
     let _ = write!(
         page,
-        "<section id=queue><h2>Review queue</h2><p class=hint>The {} calls to review first: auto-failed, then lowest score. Highlighted text is what a rule matched; personal data is masked.</p>",
+        "<section id=queue><h2>Review queue</h2><p class=hint>The {} calls to review first, by risk (auto-fail, low score, an angry customer left without empathy). Highlighted text is what a rule matched; personal data is masked.</p>",
         queue.len()
     );
     for (i, q) in queue.iter().enumerate() {
         let row = &q.call.row;
         let _ = write!(
             page,
-            "<details class=call{}><summary><b>{}</b> · agent {} · score {}{} · {} violations</summary><ol class=findings>",
+            "<details class=call{}><summary><b>{}</b> · agent {} · score {}{} · {} violations · risk {}: {}</summary><ol class=findings>",
             if i < 3 { " open" } else { "" },
             escape(&row.call_id),
             escape(&row.agent_id),
@@ -233,7 +229,9 @@ fn queue(page: &mut String, engine: &Engine, queue: &[QueueCall]) {
             } else {
                 ""
             },
-            q.call.score.violations
+            q.call.score.violations,
+            row.risk,
+            escape(&row.risk_reasons.join("; "))
         );
         for f in &q.call.findings {
             let rule = &engine.pack().rules()[f.rule];

@@ -47,6 +47,9 @@ pub struct Evaluation {
     pub timed: bool,
     /// Sorted by turn (whole-call findings first), then position, then rule.
     pub findings: Vec<Finding>,
+    /// The customer's anger, 0..=1, and the lexicon terms that drove it (see `emotion`).
+    pub customer_anger: f64,
+    pub anger_terms: Vec<String>,
 }
 
 /// Buffers reused from call to call by one worker.
@@ -67,6 +70,7 @@ pub struct Engine {
     /// For each language, whether each rule applies to calls in it.
     applies: [Vec<bool>; 3],
     category_of_rule: Vec<usize>,
+    emotion: crate::emotion::Lexicon,
 }
 
 /// What a rule kind sees of the call being evaluated.
@@ -153,7 +157,9 @@ impl Engine {
             .iter()
             .map(|r| pack.category_index(&r.category).unwrap_or(0))
             .collect();
+        let emotion = crate::emotion::Lexicon::default_lexicon(&normalizer);
         Ok(Engine {
+            emotion,
             pack,
             normalizer,
             matcher,
@@ -244,10 +250,19 @@ impl Engine {
                 &b.detail,
             ))
         });
+        let customer_turns = call
+            .turns
+            .iter()
+            .zip(turns)
+            .filter(|(t, _)| t.speaker == crate::input::Speaker::Customer)
+            .map(|(_, norm)| norm.as_str());
+        let (customer_anger, anger_terms) = self.emotion.score(customer_turns);
         let evaluation = Evaluation {
             language,
             timed,
             findings,
+            customer_anger,
+            anger_terms,
         };
         (evaluation, detected)
     }

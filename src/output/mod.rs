@@ -44,6 +44,12 @@ pub struct CallRow {
     pub turns: u32,
     /// Every turn has timestamps, so timing rules were judged.
     pub timed: bool,
+    pub customer_anger: f64,
+    pub anger_terms: Vec<String>,
+    /// Risk known at scoring time; the final risk and rank are set when the run is complete.
+    pub risk: u32,
+    pub review_rank: u64,
+    pub risk_reasons: Vec<String>,
 }
 
 /// One row of `findings.parquet`, without the call columns.
@@ -177,18 +183,26 @@ pub struct ScoredCall {
 }
 
 /// Turns an evaluated call into output rows (done in the worker threads).
-pub fn scored_call(call: Call, evaluation: Evaluation, score: CallScore) -> ScoredCall {
+pub fn scored_call(
+    call: Call,
+    evaluation: Evaluation,
+    score: CallScore,
+    (risk, risk_reasons): (u32, Vec<String>),
+) -> ScoredCall {
     let findings = evaluation
         .findings
         .iter()
         .map(|f| finding_row(&call, f))
         .collect();
-    let transcript = (score.auto_fail || score.score <= crate::report::QUEUE_SCORE).then(|| {
-        call.turns
-            .iter()
-            .map(|t| (t.speaker, t.text.clone()))
-            .collect()
-    });
+    let transcript = (score.auto_fail
+        || score.score <= crate::report::QUEUE_SCORE
+        || evaluation.customer_anger >= crate::queue::ANGRY)
+        .then(|| {
+            call.turns
+                .iter()
+                .map(|t| (t.speaker, t.text.clone()))
+                .collect()
+        });
     ScoredCall {
         row: CallRow {
             turns: call.turns.len() as u32,
@@ -199,6 +213,11 @@ pub fn scored_call(call: Call, evaluation: Evaluation, score: CallScore) -> Scor
             channel: call.channel,
             language: evaluation.language,
             timed: evaluation.timed,
+            customer_anger: evaluation.customer_anger,
+            anger_terms: evaluation.anger_terms,
+            risk,
+            review_rank: 0,
+            risk_reasons,
         },
         score,
         findings,
@@ -336,9 +355,10 @@ impl Staging {
         &self,
         engine: &Engine,
         calls: CallSorter,
+        ranked: Vec<crate::queue::Ranked>,
         agents: &BTreeMap<String, AgentStats>,
     ) -> Result<()> {
-        let mut tables = tables::CallTables::create(&self.dir, engine)?;
+        let mut tables = tables::CallTables::create(&self.dir, engine, ranked)?;
         calls.finish(|call| tables.push(call))?;
         tables.finish()?;
         tables::write_agents(&self.dir.join(AGENTS_FILE), engine, agents)

@@ -88,6 +88,15 @@ fn calls_schema(engine: &Engine) -> Schema {
     }
     fields.push(Field::new("violations", DataType::Int32, false));
     fields.push(Field::new("rewards", DataType::Int32, false));
+    fields.push(Field::new("customer_anger", DataType::Float64, false));
+    fields.push(Field::new(
+        "anger_terms",
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        false,
+    ));
+    fields.push(Field::new("risk", DataType::Int32, false));
+    fields.push(Field::new("review_rank", DataType::Int64, false));
+    fields.push(utf8("risk_reasons", false));
     Schema::new(fields)
 }
 
@@ -119,6 +128,15 @@ fn calls_columns(engine: &Engine, chunk: &[ScoredCall]) -> Vec<ArrayRef> {
         }
         columns.push(int32s(chunk, |c| Some(c.score.violations as i32)));
         columns.push(int32s(chunk, |c| Some(c.score.rewards as i32)));
+        columns.push(float64s(chunk, |c| c.row.customer_anger));
+        columns.push(string_lists(chunk, |c| &c.row.anger_terms));
+        columns.push(int32s(chunk, |c| Some(c.row.risk as i32)));
+        columns.push(int64s(chunk, |c| Some(c.row.review_rank as i64)));
+        let reasons: Vec<String> = chunk
+            .iter()
+            .map(|c| c.row.risk_reasons.join("; "))
+            .collect();
+        columns.push(strings(&reasons, |r| Some(r.as_str())));
         columns
     }
 }
@@ -244,14 +262,21 @@ pub(super) struct CallTables<'a> {
     calls: Table,
     findings: Table,
     pending: Vec<ScoredCall>,
+    /// Each call's final risk and rank, in the same `call_id` order as the calls.
+    ranked: std::vec::IntoIter<crate::queue::Ranked>,
 }
 
 /// Calls gathered before a batch is written to both tables.
 const BATCH_CALLS: usize = 4096;
 
 impl<'a> CallTables<'a> {
-    pub(super) fn create(dir: &Path, engine: &'a Engine) -> Result<CallTables<'a>> {
+    pub(super) fn create(
+        dir: &Path,
+        engine: &'a Engine,
+        ranked: Vec<crate::queue::Ranked>,
+    ) -> Result<CallTables<'a>> {
         Ok(CallTables {
+            ranked: ranked.into_iter(),
             engine,
             calls: Table::create(&dir.join(super::CALLS_FILE), calls_schema(engine))?,
             findings: Table::create(&dir.join(super::FINDINGS_FILE), findings_schema())?,
@@ -259,7 +284,22 @@ impl<'a> CallTables<'a> {
         })
     }
 
-    pub(super) fn push(&mut self, call: ScoredCall) -> Result<()> {
+    pub(super) fn push(&mut self, mut call: ScoredCall) -> Result<()> {
+        match self.ranked.next() {
+            Some(r) if r.call_id == call.row.call_id => {
+                call.row.risk = r.risk;
+                call.row.review_rank = r.rank;
+                call.row
+                    .risk_reasons
+                    .extend(crate::queue::repeat_reason(r.customer_calls));
+            }
+            _ => {
+                return Err(Error::incomplete(format!(
+                    "internal error: the review ranking lost step with the calls at `{}`; please report this",
+                    call.row.call_id
+                )));
+            }
+        }
         self.pending.push(call);
         if self.pending.len() == BATCH_CALLS {
             self.flush()?;
@@ -341,14 +381,8 @@ pub(super) fn write_agents(
         }
         columns.push(int64s(chunk, |(_, s)| Some(s.violations as i64)));
         columns.push(float64s(chunk, |(_, s)| s.violations_per_100_calls()));
-        let mut top = ListBuilder::new(StringBuilder::new());
-        for (_, stats) in chunk {
-            for rule in stats.top_rules(TOP_RULES) {
-                top.values().append_value(rule);
-            }
-            top.append(true);
-        }
-        columns.push(Arc::new(top.finish()));
+        let top: Vec<Vec<String>> = chunk.iter().map(|(_, s)| s.top_rules(TOP_RULES)).collect();
+        columns.push(string_lists(&top, |t| t));
         columns
     })
 }
@@ -383,4 +417,15 @@ fn booleans<T>(rows: &[T], value: impl Fn(&T) -> bool) -> ArrayRef {
             .map(|r| Some(value(r)))
             .collect::<BooleanArray>(),
     )
+}
+
+fn string_lists<T>(rows: &[T], value: impl Fn(&T) -> &Vec<String>) -> ArrayRef {
+    let mut list = ListBuilder::new(StringBuilder::new());
+    for row in rows {
+        for item in value(row) {
+            list.values().append_value(item);
+        }
+        list.append(true);
+    }
+    Arc::new(list.finish())
 }

@@ -106,3 +106,93 @@ fn which(program: &str) -> Result<PathBuf, ()> {
         String::from_utf8_lossy(&output.stdout).trim(),
     ))
 }
+
+/// `callqa queue` lists the riskiest calls first with their reasons; calls.parquet carries the
+/// customer's anger and the words behind it.
+#[test]
+fn the_queue_ranks_by_risk_and_says_why() {
+    use arrow_array::{Float64Array, ListArray};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("queue.jsonl");
+    let call = |id: &str, customer: &str, turns: &[(&str, &str)]| {
+        let turns: Vec<Value> = turns
+            .iter()
+            .map(|(s, t)| serde_json::json!({"speaker": s, "text": t}))
+            .collect();
+        serde_json::json!({"call_id": id, "agent_id": "a-1", "customer_id": customer, "language": "zh", "turns": turns})
+            .to_string()
+    };
+    let lines = [
+        call(
+            "q-calm",
+            "u-1",
+            &[
+                ("agent", "您好，本次通话将被录音，请问有什么可以帮您"),
+                ("customer", "查一下余额"),
+                ("agent", "请稍等，感谢您的来电"),
+            ],
+        ),
+        call("q-fatal", "u-2", &[("agent", "您好，这款产品保本保收益")]),
+        call(
+            "q-angry",
+            "u-3",
+            &[
+                ("agent", "您好"),
+                ("customer", "我要投诉你们"),
+                ("agent", "请提供卡号"),
+            ],
+        ),
+        call(
+            "q-again",
+            "u-1",
+            &[
+                ("agent", "您好，本次通话将被录音，请问有什么可以帮您"),
+                ("customer", "还是余额的问题"),
+                ("agent", "请稍等，感谢您的来电"),
+            ],
+        ),
+    ];
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let out = dir.path().join("out");
+    run_into(&out, &[input], 1);
+    let listing = callqa(
+        &["queue", "--out", out.to_str().unwrap(), "--top", "4"],
+        &[],
+    );
+    assert!(listing.status.success());
+    let text = String::from_utf8_lossy(&listing.stdout);
+    let order: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(order[..2], ["q-fatal", "q-angry"], "{text}");
+    assert!(text.contains("auto-fail"), "{text}");
+    assert!(text.contains("angry customer (投诉), no empathy"), "{text}");
+    assert!(text.contains("repeat contact (2 calls)"), "{text}");
+    let top1 = callqa(
+        &["queue", "--out", out.to_str().unwrap(), "--top", "1"],
+        &[],
+    );
+    assert_eq!(String::from_utf8_lossy(&top1.stdout).lines().count(), 2);
+    for batch in read_table(&out.join("calls.parquet")) {
+        let ids = column::<StringArray>(&batch, "call_id");
+        let anger = column::<Float64Array>(&batch, "customer_anger");
+        let terms = column::<ListArray>(&batch, "anger_terms");
+        for i in 0..batch.num_rows() {
+            let words = terms.value(i);
+            let words = words.as_any().downcast_ref::<StringArray>().unwrap();
+            let words: Vec<&str> = (0..words.len()).map(|j| words.value(j)).collect();
+            match ids.value(i) {
+                "q-angry" => {
+                    assert_eq!(anger.value(i), 0.8);
+                    assert_eq!(words, ["投诉"]);
+                }
+                _ => {
+                    assert_eq!(anger.value(i), 0.0, "{}", ids.value(i));
+                    assert!(words.is_empty());
+                }
+            }
+        }
+    }
+}

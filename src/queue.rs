@@ -1,0 +1,245 @@
+//! The review queue: which calls a supervisor should look at first, and why.
+//!
+//! Each call gets an integer `risk` from what a supervisor cares about, each part with its
+//! reason:
+//!
+//! | part | points |
+//! |---|---|
+//! | the call auto-failed (a fatal violation) | 400 |
+//! | a low score | 3 per point below 100 |
+//! | an angry customer (anger ≥ 0.5) and no empathy reward in the call | 200 |
+//! | the customer's anger itself | 100 × anger |
+//! | repeat contact: the same `customer_id` calls more than once in the run | 100 |
+//!
+//! `review_rank` orders all calls of the run by risk (highest first, ties by `call_id`), so
+//! `review_rank = 1` is the call to open first.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::engine::{Engine, Evaluation};
+use crate::error::{Error, Result};
+use crate::score::CallScore;
+
+const AUTO_FAIL: u32 = 400;
+const PER_POINT_BELOW_100: u32 = 3;
+const ANGRY_WITHOUT_EMPATHY: u32 = 200;
+const ANGER_SCALE: f64 = 100.0;
+const REPEAT_CONTACT: u32 = 100;
+/// Anger at which a customer counts as angry.
+pub const ANGRY: f64 = 0.5;
+
+/// The part of a call's risk known when it is scored, with the reasons.
+pub fn base_risk(
+    engine: &Engine,
+    score: &CallScore,
+    evaluation: &Evaluation,
+) -> (u32, Vec<String>) {
+    let mut risk = 0;
+    let mut reasons = Vec::new();
+    if score.auto_fail {
+        risk += AUTO_FAIL;
+        reasons.push("auto-fail".to_string());
+    }
+    if score.score < 100 {
+        risk += PER_POINT_BELOW_100 * (100 - score.score.max(0)) as u32;
+        if !score.auto_fail {
+            reasons.push(format!("score {}", score.score));
+        }
+    }
+    let anger = evaluation.customer_anger;
+    if anger > 0.0 {
+        risk += (anger * ANGER_SCALE).round() as u32;
+    }
+    if anger >= ANGRY {
+        let empathy = evaluation.findings.iter().any(|f| {
+            let rule = &engine.pack().rules()[f.rule];
+            rule.kind.is_reward() && rule.category == "empathy"
+        });
+        let terms = evaluation.anger_terms.join(", ");
+        if empathy {
+            reasons.push(format!("angry customer ({terms})"));
+        } else {
+            risk += ANGRY_WITHOUT_EMPATHY;
+            reasons.push(format!("angry customer ({terms}), no empathy"));
+        }
+    }
+    (risk, reasons)
+}
+
+/// A call's final place in the queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ranked {
+    pub call_id: String,
+    pub risk: u32,
+    /// 1 = review first.
+    pub rank: u64,
+    /// Calls of this call's customer in the run (0 when the call has no `customer_id`).
+    pub customer_calls: u32,
+}
+
+/// Collects every call's base risk; ranks them once the run is complete.
+#[derive(Default)]
+pub struct Ranking {
+    calls: Vec<(String, Option<String>, u32)>,
+    per_customer: HashMap<String, u32>,
+}
+
+impl Ranking {
+    pub fn add(&mut self, call_id: &str, customer_id: Option<&str>, base: u32) {
+        if let Some(customer) = customer_id {
+            *self.per_customer.entry(customer.to_string()).or_default() += 1;
+        }
+        self.calls
+            .push((call_id.to_string(), customer_id.map(String::from), base));
+    }
+
+    /// Every call with its final risk and rank, in `call_id` order.
+    pub fn finish(self) -> Vec<Ranked> {
+        let per_customer = self.per_customer;
+        let mut ranked: Vec<Ranked> = self
+            .calls
+            .into_iter()
+            .map(|(call_id, customer, base)| {
+                let customer_calls = customer
+                    .as_ref()
+                    .and_then(|c| per_customer.get(c))
+                    .copied()
+                    .unwrap_or(0);
+                let repeat = if customer_calls > 1 {
+                    REPEAT_CONTACT
+                } else {
+                    0
+                };
+                Ranked {
+                    call_id,
+                    risk: base + repeat,
+                    rank: 0,
+                    customer_calls,
+                }
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.risk.cmp(&a.risk).then_with(|| a.call_id.cmp(&b.call_id)));
+        for (i, r) in ranked.iter_mut().enumerate() {
+            r.rank = i as u64 + 1;
+        }
+        ranked.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+        ranked
+    }
+}
+
+/// The reason text for repeat contact, when it applies.
+pub fn repeat_reason(customer_calls: u32) -> Option<String> {
+    (customer_calls > 1).then(|| format!("repeat contact ({customer_calls} calls)"))
+}
+
+/// One line of `callqa queue`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueRow {
+    pub rank: i64,
+    pub call_id: String,
+    pub agent_id: String,
+    pub score: i32,
+    pub risk: i32,
+    pub reasons: String,
+}
+
+/// The `top` calls of a finished run's review queue, read from its `calls.parquet`.
+pub fn read_queue(out: &Path, top: usize) -> Result<Vec<QueueRow>> {
+    use arrow_array::{Array, Int32Array, Int64Array, StringArray};
+    let path = out.join(crate::output::CALLS_FILE);
+    let file = std::fs::File::open(&path).map_err(|e| Error::input(&path, "open", e))?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| Error::parquet(&path, e))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::parquet(&path, e.into()))?;
+        let column = |name: &str| {
+            batch.column_by_name(name).ok_or_else(|| {
+                Error::input(
+                    &path,
+                    "read",
+                    std::io::Error::other(format!("no column `{name}`: is this a callqa run?")),
+                )
+            })
+        };
+        let strings = |name: &str| -> Result<StringArray> {
+            Ok(column(name)?
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .cloned()
+                .unwrap_or_else(|| StringArray::from(Vec::<Option<&str>>::new())))
+        };
+        let (ids, agents, reasons) = (
+            strings("call_id")?,
+            strings("agent_id")?,
+            strings("risk_reasons")?,
+        );
+        let ranks = column("review_rank")?
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .cloned();
+        let scores = column("score")?
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .cloned();
+        let risks = column("risk")?
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .cloned();
+        let (Some(ranks), Some(scores), Some(risks)) = (ranks, scores, risks) else {
+            return Err(Error::input(
+                &path,
+                "read",
+                std::io::Error::other("unexpected column types"),
+            ));
+        };
+        for i in 0..batch.num_rows().min(ids.len()) {
+            if (ranks.value(i) as usize) <= top {
+                rows.push(QueueRow {
+                    rank: ranks.value(i),
+                    call_id: ids.value(i).to_string(),
+                    agent_id: agents.value(i).to_string(),
+                    score: scores.value(i),
+                    risk: risks.value(i),
+                    reasons: if reasons.is_valid(i) {
+                        reasons.value(i).to_string()
+                    } else {
+                        String::new()
+                    },
+                });
+            }
+        }
+    }
+    rows.sort_by_key(|r| r.rank);
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranking_adds_repeat_contact_and_breaks_ties_by_id() {
+        let mut ranking = Ranking::default();
+        ranking.add("c", Some("u1"), 50);
+        ranking.add("a", Some("u2"), 120);
+        ranking.add("b", Some("u1"), 20);
+        ranking.add("d", None, 120);
+        let ranked = ranking.finish();
+        let summary: Vec<(&str, u32, u64, u32)> = ranked
+            .iter()
+            .map(|r| (r.call_id.as_str(), r.risk, r.rank, r.customer_calls))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("a", 120, 2, 1),
+                ("b", 120, 3, 2),
+                ("c", 150, 1, 2),
+                ("d", 120, 4, 0)
+            ]
+        );
+    }
+}
