@@ -315,6 +315,30 @@ fn memchr_newline(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'\n')
 }
 
+/// Streams `paths` for the call with this id (the first one, as a run would score it).
+pub fn find_call(paths: &[PathBuf], call_id: &str, max_line_bytes: usize) -> Result<Option<Call>> {
+    let needle = format!("\"{call_id}\"");
+    for path in paths {
+        let mut reader = LineReader::open(path, max_line_bytes)?;
+        while let Some(line) = reader
+            .next_line()
+            .map_err(|e| Error::input(path, "read", e))?
+        {
+            let Line::Record(bytes) = line else { continue };
+            // Cheap test first: only lines that mention the id are parsed.
+            if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                continue;
+            }
+            if let Ok(call) = parse_record(&bytes)
+                && call.call_id == call_id
+            {
+                return Ok(Some(call));
+            }
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 pub mod error;
 pub mod normalize;
 pub use error::{Error, ErrorClass, Result};
+pub mod coach;
 pub mod emotion;
 pub mod engine;
 pub mod input;
@@ -12,3 +13,4 @@ pub mod queue;
 pub mod report;
 pub mod rules;
 pub mod score;
+pub mod view;

@@ -41,6 +41,39 @@ enum Command {
     /// Check or test a rule pack.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// One call as a transcript with its findings, from a run's inputs.
+    Show {
+        /// The call id.
+        call_id: String,
+        /// The run's output folder (its manifest names the inputs and the rule pack).
+        #[arg(long)]
+        out: PathBuf,
+        /// Inputs to look in instead of the run's own.
+        #[arg(long = "input")]
+        inputs: Vec<PathBuf>,
+        /// Rule pack instead of the run's own.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Coaching examples of one rule from a finished run, masked.
+    Coach {
+        #[arg(long)]
+        out: PathBuf,
+        /// The rule id.
+        #[arg(long)]
+        rule: String,
+        /// Good examples (the rule's rewards) instead of bad ones (its violations).
+        #[arg(long, conflicts_with = "bad")]
+        good: bool,
+        /// Bad examples (the default).
+        #[arg(long)]
+        bad: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// jsonl or md.
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
     /// The calls of a finished run to review first, with the reasons.
     Queue {
         /// The run's output folder.
@@ -114,6 +147,20 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Queue { out, top } => queue(&out, top),
+        Command::Show {
+            call_id,
+            out,
+            inputs,
+            rules,
+        } => show(&call_id, &out, inputs, rules),
+        Command::Coach {
+            out,
+            rule,
+            good,
+            limit,
+            format,
+            ..
+        } => coach(&out, &rule, good, limit, &format),
         Command::Rules(RulesCommand::Check { dir }) => rules_check(dir),
         Command::Rules(RulesCommand::Test { dir }) => rules_test(dir),
         Command::Rules(RulesCommand::List { dir }) => rules_list(dir),
@@ -273,6 +320,87 @@ fn rules_test(dir: PathBuf) -> Result<u8, Error> {
     } else {
         exit::FAILED
     })
+}
+
+/// The inputs and rule pack a finished run used, from its manifest.
+fn run_sources(out: &Path) -> Result<(Vec<PathBuf>, PathBuf), Error> {
+    let path = out.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::usage_message(format!(
+            "cannot read {}: {e} (is {} a finished callqa run?)",
+            path.display(),
+            out.display()
+        ))
+    })?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::usage_message(format!("{}: not a callqa manifest: {e}", path.display()))
+    })?;
+    let inputs = manifest["inputs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["path"].as_str())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let rules = PathBuf::from(manifest["rule_pack"]["dir"].as_str().unwrap_or("rules"));
+    Ok((inputs, rules))
+}
+
+fn show(
+    call_id: &str,
+    out: &Path,
+    inputs: Vec<PathBuf>,
+    rules: Option<PathBuf>,
+) -> Result<u8, Error> {
+    let (run_inputs, run_rules) = run_sources(out)?;
+    let inputs = if inputs.is_empty() {
+        run_inputs
+    } else {
+        inputs
+    };
+    let engine = load_engine(&rules.unwrap_or(run_rules))?;
+    let call = callqa::input::find_call(&inputs, call_id, pipeline::DEFAULT_MAX_RECORD_BYTES)?
+        .ok_or_else(|| {
+            Error::usage_message(format!(
+                "no call `{call_id}` in {} (give the inputs with --input)",
+                inputs
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    let evaluation = engine.evaluate(&call, &mut callqa::engine::Scratch::default());
+    let color = std::io::stdout().is_terminal();
+    print_stdout(&callqa::view::render(&engine, &call, &evaluation, color));
+    Ok(exit::OK)
+}
+
+fn coach(out: &Path, rule: &str, good: bool, limit: usize, format: &str) -> Result<u8, Error> {
+    let examples = callqa::coach::examples(out, rule, good, limit)?;
+    let text = match format {
+        "md" => callqa::coach::markdown(&examples),
+        "jsonl" => examples
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
+            .collect(),
+        other => {
+            return Err(Error::usage_message(format!(
+                "--format {other}: use jsonl or md"
+            )));
+        }
+    };
+    if examples.is_empty() {
+        eprintln!(
+            "callqa: no {} examples of {rule} in {} (good examples are a reward rule's findings)",
+            if good { "good" } else { "bad" },
+            out.display()
+        );
+    }
+    print_stdout(&text);
+    Ok(exit::OK)
 }
 
 fn queue(out: &Path, top: usize) -> Result<u8, Error> {

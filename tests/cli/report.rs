@@ -196,3 +196,77 @@ fn the_queue_ranks_by_risk_and_says_why() {
         }
     }
 }
+
+#[test]
+fn show_prints_a_call_with_findings_in_the_margin() {
+    let (_dir, out) = report_run();
+    let out = out.to_str().unwrap();
+    let shown = callqa(&["show", "xss-1", "--out", out], &[]);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.starts_with("xss-1 · agent a-01 · language zh · score "),
+        "{text}"
+    );
+    assert!(text.contains("这个问题我们«马上解决»，我«保证»"), "{text}");
+    assert!(
+        text.contains("- OP-ZH-001 (major): 不得承诺“马上解决”等无法兑现的时效"),
+        "{text}"
+    );
+    assert!(
+        text.contains("say instead: 我们将在2小时内反馈进展"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[手机号 ****3186]") && !text.contains("13812343186"),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "no colour when not a terminal");
+    let missing = callqa(&["show", "no-such-call", "--out", out], &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no call `no-such-call`"));
+}
+
+#[test]
+fn coach_exports_masked_good_and_bad_examples() {
+    let (_dir, out) = report_run();
+    let out = out.to_str().unwrap();
+    let bad = callqa(&["coach", "--out", out, "--rule", "OP-ZH-001"], &[]);
+    let md = String::from_utf8_lossy(&bad.stdout);
+    assert!(bad.status.success());
+    assert!(md.contains("### xss-1 · agent a-01 · OP-ZH-001"), "{md}");
+    assert!(
+        md.contains("> agent: \"><img src=x onerror=alert(1)>这个问题我们马上解决"),
+        "{md}"
+    );
+    assert!(!md.contains("13812343186"), "{md}");
+    let good = callqa(
+        &[
+            "coach",
+            "--out",
+            out,
+            "--rule",
+            "EMP-ZH-001",
+            "--good",
+            "--format",
+            "jsonl",
+            "--limit",
+            "3",
+        ],
+        &[],
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&good.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for example in &lines {
+        assert_eq!(example["kind"], "reward");
+        assert_eq!(example["rule_id"], "EMP-ZH-001");
+        assert!(example["context"].as_str().unwrap().contains("agent: "));
+    }
+}
