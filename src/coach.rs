@@ -1,5 +1,6 @@
-//! Coaching examples for training teams (`callqa coach`): a rule's findings from a finished run,
-//! with their masked context — bad examples (violations) or good ones (rewards).
+//! Coaching examples for training teams (`callqa coach`), with masked context: bad examples are
+//! a rule's violations in a finished run; good ones are its rewards, or — for requirements,
+//! responses and scripts — the places in the run's calls where the rule is met.
 
 use std::path::Path;
 
@@ -80,6 +81,63 @@ pub fn examples(out: &Path, rule_id: &str, good: bool, limit: usize) -> Result<V
                 context: text(&context, i),
                 message: message.value(i).to_string(),
                 suggestion: text(&suggestion, i),
+            });
+            if found.len() == limit {
+                return Ok(found);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Up to `limit` calls from `inputs` where rule `rule_id` is met — a requirement said, a
+/// complaint answered, a script followed in order — each pointing at the first place that
+/// shows it. For rules that can only be violated (`forbid`, `timing`) there are none.
+pub fn met_examples(
+    engine: &crate::engine::Engine,
+    rule_id: &str,
+    inputs: &[std::path::PathBuf],
+    limit: usize,
+) -> Result<Vec<Example>> {
+    use crate::input::{Line, LineReader, parse_record};
+    let Some(index) = engine.pack().rules().iter().position(|r| r.id == rule_id) else {
+        return Err(Error::usage_message(format!(
+            "no rule `{rule_id}` in the run's rule pack"
+        )));
+    };
+    let rule = &engine.pack().rules()[index];
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for path in inputs {
+        let mut reader = LineReader::open(path, crate::pipeline::DEFAULT_MAX_RECORD_BYTES)?;
+        while let Some(line) = reader
+            .next_line()
+            .map_err(|e| Error::input(path, "read", e))?
+        {
+            let Line::Record(bytes) = line else { continue };
+            let Ok(call) = parse_record(&bytes) else {
+                continue;
+            };
+            if !seen.insert(call.call_id.clone()) {
+                continue;
+            }
+            let Some(evidence) = engine.met_at(index, &call) else {
+                continue;
+            };
+            let Some(&(turn, span)) = evidence.first() else {
+                continue;
+            };
+            let (context, _) = crate::output::context(&call, turn, Some(span));
+            found.push(Example {
+                call_id: call.call_id.clone(),
+                agent_id: call.agent_id.clone(),
+                rule_id: rule_id.to_string(),
+                kind: rule.kind.as_str().to_string(),
+                turn_index: Some(turn as i32),
+                matched: Some(crate::mask::mask(&call.turns[turn].text[span.0..span.1])),
+                context: Some(context),
+                message: rule.message.clone(),
+                suggestion: rule.suggestion.clone(),
             });
             if found.len() == limit {
                 return Ok(found);

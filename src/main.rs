@@ -379,7 +379,19 @@ fn show(
 }
 
 fn coach(out: &Path, rule: &str, good: bool, limit: usize, format: &str) -> Result<u8, Error> {
-    let examples = callqa::coach::examples(out, rule, good, limit)?;
+    let (inputs, rules) = run_sources(out)?;
+    let engine = load_engine(&rules)?;
+    let reward = engine
+        .pack()
+        .rule(rule)
+        .ok_or_else(|| Error::usage_message(format!("no rule `{rule}` in {}", rules.display())))?
+        .kind
+        .is_reward();
+    let examples = if good && !reward {
+        callqa::coach::met_examples(&engine, rule, &inputs, limit)?
+    } else {
+        callqa::coach::examples(out, rule, good, limit)?
+    };
     let text = match format {
         "md" => callqa::coach::markdown(&examples),
         "jsonl" => examples
@@ -394,7 +406,7 @@ fn coach(out: &Path, rule: &str, good: bool, limit: usize, format: &str) -> Resu
     };
     if examples.is_empty() {
         eprintln!(
-            "callqa: no {} examples of {rule} in {} (good examples are a reward rule's findings)",
+            "callqa: no {} examples of {rule} in {}",
             if good { "good" } else { "bad" },
             out.display()
         );

@@ -40,5 +40,6 @@ pub(super) fn evaluate(
     Verdict {
         detected: !findings.is_empty(),
         findings,
+        evidence: Vec::new(),
     }
 }

@@ -39,6 +39,9 @@ pub struct Finding {
     pub detail: Option<String>,
 }
 
+/// A place in a call: a turn and a byte span of its original text.
+pub type Place = (usize, (usize, usize));
+
 /// What the engine found in one call.
 #[derive(Clone, Debug)]
 pub struct Evaluation {
@@ -127,6 +130,9 @@ pub(crate) struct Verdict {
     pub findings: Vec<Finding>,
     /// Whether what the rule describes is present (what `examples.match` asserts).
     pub detected: bool,
+    /// The hits that show a rule met (a requirement's phrase, an answering response, the
+    /// steps of a sequence): the good examples for coaching.
+    pub evidence: Vec<Hit>,
 }
 
 fn is_timed(turns: &[Turn]) -> bool {
@@ -194,7 +200,7 @@ impl Engine {
         call: &Call,
         scratch: &mut Scratch,
         only: Option<usize>,
-    ) -> (Evaluation, bool) {
+    ) -> (Evaluation, bool, Vec<Place>) {
         scratch
             .turns
             .resize_with(call.turns.len(), NormText::default);
@@ -236,9 +242,17 @@ impl Engine {
         view.offsets = &scratch.offsets;
         let mut findings = Vec::new();
         let mut detected = false;
+        let mut evidence = Vec::new();
         for index in (0..self.rules.len()).filter(|&r| rule_applies(r)) {
             if let Some(verdict) = self.evaluate_rule(index, &view) {
-                detected |= only == Some(index) && verdict.detected;
+                if only == Some(index) && verdict.detected {
+                    detected = true;
+                    evidence = verdict
+                        .evidence
+                        .iter()
+                        .map(|h| (h.turn as usize, view.original_span(h)))
+                        .collect();
+                }
                 findings.extend(listed(verdict.findings));
             }
         }
@@ -264,7 +278,7 @@ impl Engine {
             customer_anger,
             anger_terms,
         };
-        (evaluation, detected)
+        (evaluation, detected, evidence)
     }
 
     /// Drops hits outside their leaf's scope, negated, off word boundaries or not near their
@@ -354,6 +368,14 @@ impl Engine {
         };
         self.evaluate_rules(&call, &mut Scratch::default(), Some(rule))
             .1
+    }
+
+    /// Where in `call` rule `rule` is met — its requirement said, its trigger answered, its
+    /// steps in order, its reward earned — as (turn, byte span) pairs; `None` when it is not.
+    pub fn met_at(&self, rule: usize, call: &Call) -> Option<Vec<Place>> {
+        let (_, detected, evidence) =
+            self.evaluate_rules(call, &mut Scratch::default(), Some(rule));
+        (detected && !self.pack.rules()[rule].kind.is_violation_only()).then_some(evidence)
     }
 }
 

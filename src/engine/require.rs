@@ -30,7 +30,8 @@ pub(super) fn evaluate(
     min_count: u32,
     view: &CallView<'_>,
 ) -> Verdict {
-    let found = conditions::evidence_of(cond, speaker, view).len();
+    let evidence = conditions::evidence_of(cond, speaker, view);
+    let found = evidence.len();
     let satisfied = found >= min_count as usize;
     let findings = if satisfied {
         Vec::new()
@@ -45,5 +46,6 @@ pub(super) fn evaluate(
     Verdict {
         findings,
         detected: satisfied,
+        evidence,
     }
 }

@@ -43,31 +43,34 @@ pub(super) fn evaluate(
     triggers.dedup_by_key(|h| h.turn);
     let responses = conditions::evidence(response, view);
     let turns = &view.call.turns;
-    let findings: Vec<_> = triggers
-        .iter()
-        .filter(|t| {
-            let from = t.turn as usize + 1;
-            // The last turn that still counts: the `within_turns`-th turn of the responder.
-            let limit = turns[from..]
-                .iter()
-                .enumerate()
-                .filter(|(_, turn)| rule.speaker.includes(turn.speaker))
-                .nth(within_turns as usize - 1)
-                .map_or(turns.len(), |(i, _)| from + i);
-            !responses
-                .iter()
-                .any(|r| r.turn as usize >= from && r.turn as usize <= limit)
-        })
-        .map(|t| {
-            let detail = format!(
-                "no response within {within_turns} turn(s) of the {}",
-                rule.speaker.as_str()
-            );
-            view.finding_at(index, t, Some(detail))
-        })
-        .collect();
+    let mut evidence = Vec::new();
+    let mut findings = Vec::new();
+    for t in &triggers {
+        let from = t.turn as usize + 1;
+        // The last turn that still counts: the `within_turns`-th turn of the responder.
+        let limit = turns[from..]
+            .iter()
+            .enumerate()
+            .filter(|(_, turn)| rule.speaker.includes(turn.speaker))
+            .nth(within_turns as usize - 1)
+            .map_or(turns.len(), |(i, _)| from + i);
+        let answer = responses
+            .iter()
+            .find(|r| r.turn as usize >= from && r.turn as usize <= limit);
+        match answer {
+            Some(answer) => evidence.extend([*t, *answer]),
+            None => {
+                let detail = format!(
+                    "no response within {within_turns} turn(s) of the {}",
+                    rule.speaker.as_str()
+                );
+                findings.push(view.finding_at(index, t, Some(detail)));
+            }
+        }
+    }
     Verdict {
         detected: !triggers.is_empty() && findings.is_empty(),
         findings,
+        evidence,
     }
 }

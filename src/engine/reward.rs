@@ -28,12 +28,14 @@ pub(super) fn evaluate(
     cond: &Cond,
     view: &CallView<'_>,
 ) -> Verdict {
-    let findings: Vec<_> = conditions::evidence_of(cond, speaker, view)
+    let evidence = conditions::evidence_of(cond, speaker, view);
+    let findings: Vec<_> = evidence
         .iter()
         .map(|hit| view.finding_at(rule, hit, None))
         .collect();
     Verdict {
         detected: !findings.is_empty(),
         findings,
+        evidence,
     }
 }

@@ -40,11 +40,13 @@ pub(super) fn evaluate(
         .collect();
     let mut best: Option<(usize, Hit)> = None;
     for first in &hits[0] {
-        let reached = chain_length(first, &hits, within_turns);
+        let chain = chain_from(first, &hits, within_turns);
+        let reached = chain.len();
         if reached == steps.len() {
             return Verdict {
                 findings: Vec::new(),
                 detected: true,
+                evidence: chain,
             };
         }
         if best.is_none_or(|(n, _)| reached > n) {
@@ -73,21 +75,23 @@ pub(super) fn evaluate(
     Verdict {
         findings: vec![finding],
         detected: false,
+        evidence: Vec::new(),
     }
 }
 
-/// How many steps can be chained starting at `first`, taking the earliest next hit each time.
-fn chain_length(first: &Hit, hits: &[Vec<Hit>], within_turns: Option<u32>) -> usize {
-    let mut current = *first;
-    for (step, step_hits) in hits.iter().enumerate().skip(1) {
+/// The steps that can be chained starting at `first`, taking the earliest next hit each time.
+fn chain_from(first: &Hit, hits: &[Vec<Hit>], within_turns: Option<u32>) -> Vec<Hit> {
+    let mut chain = vec![*first];
+    for step_hits in hits.iter().skip(1) {
+        let current = chain[chain.len() - 1];
         let next = step_hits.iter().find(|h| {
             (h.turn > current.turn || (h.turn == current.turn && h.start >= current.end))
                 && within_turns.is_none_or(|n| h.turn - first.turn <= n)
         });
         match next {
-            Some(h) => current = *h,
-            None => return step,
+            Some(h) => chain.push(*h),
+            None => break,
         }
     }
-    hits.len()
+    chain
 }

@@ -48,6 +48,7 @@ pub(super) fn evaluate(index: usize, check: &Check, view: &CallView<'_>) -> Verd
         return Verdict {
             findings: Vec::new(),
             detected: false,
+            evidence: Vec::new(),
         };
     };
     let turns = &view.call.turns;
@@ -73,6 +74,7 @@ pub(super) fn evaluate(index: usize, check: &Check, view: &CallView<'_>) -> Verd
     Verdict {
         detected: !findings.is_empty(),
         findings,
+        evidence: Vec::new(),
     }
 }
 

@@ -143,7 +143,11 @@ fn finding_row(call: &Call, f: &Finding) -> FindingRow {
 
 /// Turn `t` with its neighbours as `speaker: text` lines, masked, and the character span of
 /// `span` (a byte span of turn `t`) within it.
-fn context(call: &Call, t: usize, span: Option<(usize, usize)>) -> (String, Option<(u32, u32)>) {
+pub fn context(
+    call: &Call,
+    t: usize,
+    span: Option<(usize, usize)>,
+) -> (String, Option<(u32, u32)>) {
     let mut out = String::new();
     let mut found = None;
     let from = t.saturating_sub(1);

@@ -50,6 +50,11 @@ impl Kind {
     pub fn is_reward(self) -> bool {
         self == Kind::Reward
     }
+
+    /// Kinds whose only outcome is a violation: nothing in a call shows them "met".
+    pub fn is_violation_only(self) -> bool {
+        matches!(self, Kind::Forbid | Kind::Timing)
+    }
 }
 
 /// How serious a violation is; see the scorecard for which severities fail a call.

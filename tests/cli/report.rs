@@ -270,3 +270,66 @@ fn coach_exports_masked_good_and_bad_examples() {
         assert!(example["context"].as_str().unwrap().contains("agent: "));
     }
 }
+
+#[test]
+fn coach_finds_good_examples_of_requirements_and_responses() {
+    let (_dir, out) = report_run();
+    let out = out.to_str().unwrap();
+    let answered = callqa(
+        &[
+            "coach",
+            "--out",
+            out,
+            "--rule",
+            "RSP-ZH-001",
+            "--good",
+            "--format",
+            "jsonl",
+            "--limit",
+            "2",
+        ],
+        &[],
+    );
+    assert!(
+        answered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&answered.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&answered.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for example in &lines {
+        assert_eq!(example["kind"], "response");
+        // The example shows the customer's outburst and, in the next line, the agent's answer.
+        let context = example["context"].as_str().unwrap();
+        assert!(
+            context.contains("customer: ") && context.contains("agent: "),
+            "{context}"
+        );
+    }
+    let notice = callqa(
+        &[
+            "coach",
+            "--out",
+            out,
+            "--rule",
+            "CMP-ZH-002",
+            "--good",
+            "--limit",
+            "1",
+        ],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&notice.stdout).contains("录音"));
+    let forbid = callqa(
+        &["coach", "--out", out, "--rule", "OP-ZH-001", "--good"],
+        &[],
+    );
+    assert!(forbid.status.success());
+    assert!(
+        forbid.stdout.is_empty(),
+        "a forbid rule has no good examples"
+    );
+}
