@@ -27,45 +27,27 @@ pub struct Example {
 /// Up to `limit` examples of `rule_id` from the run in `out`: rewards when `good`, else
 /// violations. A rule with no finding of that sort gives an empty list.
 pub fn examples(out: &Path, rule_id: &str, good: bool, limit: usize) -> Result<Vec<Example>> {
-    let path = out.join(crate::output::FINDINGS_FILE);
-    let file = std::fs::File::open(&path).map_err(|e| Error::input(&path, "open", e))?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| Error::parquet(&path, e))?;
     let mut found = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| Error::parquet(&path, e.into()))?;
-        let strings = |name: &str| -> Result<StringArray> {
-            batch
-                .column_by_name(name)
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
-                .ok_or_else(|| {
-                    Error::input(
-                        &path,
-                        "read",
-                        std::io::Error::other(format!(
-                            "no text column `{name}`: is this a callqa run?"
-                        )),
-                    )
-                })
-        };
-        let turns = batch
-            .column_by_name("turn_index")
-            .and_then(|c| c.as_any().downcast_ref::<Int32Array>().cloned());
-        let (calls, agents, rules, kinds) = (
-            strings("call_id")?,
-            strings("agent_id")?,
-            strings("rule_id")?,
-            strings("kind")?,
+    crate::output::read::for_each_batch(&out.join(crate::output::FINDINGS_FILE), |batch| {
+        let (calls, agents) = (
+            batch.column::<StringArray>("call_id")?,
+            batch.column::<StringArray>("agent_id")?,
         );
-        let (matched, context, message, suggestion) = (
-            strings("matched")?,
-            strings("context")?,
-            strings("message")?,
-            strings("suggestion")?,
+        let (rules, kinds) = (
+            batch.column::<StringArray>("rule_id")?,
+            batch.column::<StringArray>("kind")?,
         );
+        let (matched, context) = (
+            batch.column::<StringArray>("matched")?,
+            batch.column::<StringArray>("context")?,
+        );
+        let (message, suggestion) = (
+            batch.column::<StringArray>("message")?,
+            batch.column::<StringArray>("suggestion")?,
+        );
+        let turns = batch.column::<Int32Array>("turn_index")?;
         let text = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
-        for i in 0..batch.num_rows() {
+        for i in 0..calls.len() {
             if rules.value(i) != rule_id || (kinds.value(i) == "reward") != good {
                 continue;
             }
@@ -74,19 +56,18 @@ pub fn examples(out: &Path, rule_id: &str, good: bool, limit: usize) -> Result<V
                 agent_id: agents.value(i).to_string(),
                 rule_id: rule_id.to_string(),
                 kind: kinds.value(i).to_string(),
-                turn_index: turns
-                    .as_ref()
-                    .and_then(|t| t.is_valid(i).then(|| t.value(i))),
+                turn_index: turns.is_valid(i).then(|| turns.value(i)),
                 matched: text(&matched, i),
                 context: text(&context, i),
                 message: message.value(i).to_string(),
                 suggestion: text(&suggestion, i),
             });
             if found.len() == limit {
-                return Ok(found);
+                return Ok(false);
             }
         }
-    }
+        Ok(true)
+    })?;
     Ok(found)
 }
 

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::engine::{Engine, Evaluation};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::score::CallScore;
 
 const AUTO_FAIL: u32 = 400;
@@ -147,55 +147,15 @@ pub struct QueueRow {
 /// The `top` calls of a finished run's review queue, read from its `calls.parquet`.
 pub fn read_queue(out: &Path, top: usize) -> Result<Vec<QueueRow>> {
     use arrow_array::{Array, Int32Array, Int64Array, StringArray};
-    let path = out.join(crate::output::CALLS_FILE);
-    let file = std::fs::File::open(&path).map_err(|e| Error::input(&path, "open", e))?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| Error::parquet(&path, e))?;
     let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| Error::parquet(&path, e.into()))?;
-        let column = |name: &str| {
-            batch.column_by_name(name).ok_or_else(|| {
-                Error::input(
-                    &path,
-                    "read",
-                    std::io::Error::other(format!("no column `{name}`: is this a callqa run?")),
-                )
-            })
-        };
-        let strings = |name: &str| -> Result<StringArray> {
-            Ok(column(name)?
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .cloned()
-                .unwrap_or_else(|| StringArray::from(Vec::<Option<&str>>::new())))
-        };
-        let (ids, agents, reasons) = (
-            strings("call_id")?,
-            strings("agent_id")?,
-            strings("risk_reasons")?,
-        );
-        let ranks = column("review_rank")?
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .cloned();
-        let scores = column("score")?
-            .as_any()
-            .downcast_ref::<Int32Array>()
-            .cloned();
-        let risks = column("risk")?
-            .as_any()
-            .downcast_ref::<Int32Array>()
-            .cloned();
-        let (Some(ranks), Some(scores), Some(risks)) = (ranks, scores, risks) else {
-            return Err(Error::input(
-                &path,
-                "read",
-                std::io::Error::other("unexpected column types"),
-            ));
-        };
-        for i in 0..batch.num_rows().min(ids.len()) {
+    crate::output::read::for_each_batch(&out.join(crate::output::CALLS_FILE), |batch| {
+        let ids = batch.column::<StringArray>("call_id")?;
+        let agents = batch.column::<StringArray>("agent_id")?;
+        let reasons = batch.column::<StringArray>("risk_reasons")?;
+        let ranks = batch.column::<Int64Array>("review_rank")?;
+        let scores = batch.column::<Int32Array>("score")?;
+        let risks = batch.column::<Int32Array>("risk")?;
+        for i in 0..ids.len() {
             if (ranks.value(i) as usize) <= top {
                 rows.push(QueueRow {
                     rank: ranks.value(i),
@@ -203,15 +163,12 @@ pub fn read_queue(out: &Path, top: usize) -> Result<Vec<QueueRow>> {
                     agent_id: agents.value(i).to_string(),
                     score: scores.value(i),
                     risk: risks.value(i),
-                    reasons: if reasons.is_valid(i) {
-                        reasons.value(i).to_string()
-                    } else {
-                        String::new()
-                    },
+                    reasons: reasons.value(i).to_string(),
                 });
             }
         }
-    }
+        Ok(true)
+    })?;
     rows.sort_by_key(|r| r.rank);
     Ok(rows)
 }

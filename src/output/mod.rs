@@ -5,6 +5,7 @@
 //! complete run, whose `manifest.json` is written last.
 
 mod manifest;
+pub mod read;
 mod sort;
 mod tables;
 

@@ -1,0 +1,50 @@
+//! Reading a finished run's Parquet tables back (for `queue` and `coach`).
+
+use std::path::Path;
+
+use arrow_array::{Array, RecordBatch};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::{Error, Result};
+
+/// One batch of rows of a table, with the file it came from for messages.
+pub struct Batch<'a> {
+    pub rows: RecordBatch,
+    path: &'a Path,
+}
+
+impl Batch<'_> {
+    /// The column `name` as an array of type `T`, or an error naming the file.
+    pub fn column<T: Array + Clone + 'static>(&self, name: &str) -> Result<T> {
+        self.rows
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<T>().cloned())
+            .ok_or_else(|| {
+                Error::input(
+                    self.path,
+                    "read",
+                    std::io::Error::other(format!(
+                        "no column `{name}` of the expected type: is this a callqa run of this version?"
+                    )),
+                )
+            })
+    }
+}
+
+/// Calls `visit` with each batch of the table at `path` until it returns `false`.
+pub fn for_each_batch(
+    path: &Path,
+    mut visit: impl FnMut(&Batch<'_>) -> Result<bool>,
+) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::input(path, "open", e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| Error::parquet(path, e))?;
+    for rows in reader {
+        let rows = rows.map_err(|e| Error::parquet(path, e.into()))?;
+        if !visit(&Batch { rows, path })? {
+            break;
+        }
+    }
+    Ok(())
+}
