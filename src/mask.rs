@@ -97,6 +97,40 @@ pub fn mask_spans(text: &str, spans: &mut [(usize, usize)]) -> String {
     out
 }
 
+/// Masks `text` and cuts it into pieces for display: each piece is either plain (no marks) or
+/// covered by the listed `spans` (byte ranges of the original text, by index); overlapping
+/// spans merge into one piece that lists them all.
+pub fn marked_pieces(text: &str, spans: &[(usize, usize)]) -> Vec<(String, Vec<usize>)> {
+    let mut moved = spans.to_vec();
+    let masked = mask_spans(text, &mut moved);
+    let mut order: Vec<usize> = (0..moved.len()).collect();
+    order.sort_by_key(|&i| (moved[i], i));
+    let mut merged: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+    for i in order {
+        let (s, e) = moved[i];
+        match merged.last_mut() {
+            Some(last) if s < last.1 => {
+                last.1 = last.1.max(e);
+                last.2.push(i);
+            }
+            _ => merged.push((s, e, vec![i])),
+        }
+    }
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    for (s, e, marks) in merged {
+        if s > at {
+            pieces.push((masked[at..s].to_string(), Vec::new()));
+        }
+        pieces.push((masked[s..e].to_string(), marks));
+        at = e;
+    }
+    if at < masked.len() {
+        pieces.push((masked[at..].to_string(), Vec::new()));
+    }
+    pieces
+}
+
 /// Where original offset `at` lands in the masked text; inside a replacement it snaps to the
 /// replacement's start (for a span start) or end (for a span end).
 fn moved(

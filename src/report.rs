@@ -293,37 +293,22 @@ fn byte_at(text: &str, n: usize) -> usize {
 }
 
 /// The text masked and escaped, with each span (byte offsets in `text`) in a `<mark>`.
-fn highlighted(text: &str, mut spans: Vec<(usize, usize, String)>) -> String {
-    let mut ranges: Vec<(usize, usize)> = spans.iter().map(|s| (s.0, s.1)).collect();
-    let masked = mask::mask_spans(text, &mut ranges);
-    for (span, range) in spans.iter_mut().zip(ranges) {
-        (span.0, span.1) = range;
-    }
-    spans.sort();
-    // Overlapping marks merge into one carrying every rule's title.
-    let mut merged: Vec<(usize, usize, Vec<String>)> = Vec::new();
-    for (s, e, title) in spans {
-        match merged.last_mut() {
-            Some(last) if s < last.1 => {
-                last.1 = last.1.max(e);
-                last.2.push(title);
-            }
-            _ => merged.push((s, e, vec![title])),
+fn highlighted(text: &str, spans: Vec<(usize, usize, String)>) -> String {
+    let ranges: Vec<(usize, usize)> = spans.iter().map(|s| (s.0, s.1)).collect();
+    let mut out = String::new();
+    for (piece, marks) in mask::marked_pieces(text, &ranges) {
+        if marks.is_empty() {
+            out.push_str(&escape(&piece));
+        } else {
+            let titles: Vec<&str> = marks.iter().map(|&i| spans[i].2.as_str()).collect();
+            let _ = write!(
+                out,
+                "<mark title=\"{}\">{}</mark>",
+                escape(&titles.join("\n")),
+                escape(&piece)
+            );
         }
     }
-    let mut out = String::new();
-    let mut at = 0;
-    for (s, e, titles) in merged {
-        out.push_str(&escape(&masked[at..s]));
-        let _ = write!(
-            out,
-            "<mark title=\"{}\">{}</mark>",
-            escape(&titles.join("\n")),
-            escape(&masked[s..e])
-        );
-        at = e;
-    }
-    out.push_str(&escape(&masked[at..]));
     out
 }
 

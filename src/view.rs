@@ -60,24 +60,17 @@ pub fn render(engine: &Engine, call: &Call, evaluation: &Evaluation, color: bool
             .iter()
             .filter(|f| f.turn == Some(t))
             .collect();
-        let mut spans: Vec<(usize, usize)> = here.iter().filter_map(|f| f.span).collect();
-        let text = mask::mask_spans(&turn.text, &mut spans);
-        spans.sort();
+        let spans: Vec<(usize, usize)> = here.iter().filter_map(|f| f.span).collect();
         let mut line = String::new();
-        let mut at = 0;
-        for (s, e) in spans {
-            if s < at {
-                continue;
-            }
-            line.push_str(&text[at..s]);
-            if color {
-                line.push_str(&paint(HIGHLIGHT, &text[s..e]));
+        for (piece, marks) in mask::marked_pieces(&turn.text, &spans) {
+            if marks.is_empty() {
+                line.push_str(&piece);
+            } else if color {
+                line.push_str(&paint(HIGHLIGHT, &piece));
             } else {
-                let _ = write!(line, "«{}»", &text[s..e]);
+                let _ = write!(line, "«{piece}»");
             }
-            at = e;
         }
-        line.push_str(&text[at..]);
         let time = turn.start_ms.map_or("     ".to_string(), |ms| {
             format!("{:02}:{:02}", ms / 60_000, (ms / 1000) % 60)
         });
