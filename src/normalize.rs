@@ -224,7 +224,7 @@ fn ascii_quote(c: char) -> Option<char> {
 }
 
 /// CJK Unified Ideographs (and extension A), which NFKC leaves unchanged.
-fn is_unified_ideograph(c: char) -> bool {
+pub(crate) fn is_unified_ideograph(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF)
 }
 

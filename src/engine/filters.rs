@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use super::compile::LeafSpec;
 use super::{CallView, Hit};
+use crate::normalize::is_unified_ideograph;
 use crate::rules::{Distance, Scope};
 
 /// Clause punctuation: a negator before it does not negate what comes after.
@@ -64,8 +65,10 @@ pub(super) fn negated(negators: &[String], window: u32, hit: &Hit, text: &str) -
         if CLAUSE_BREAKS.contains(&c) {
             break;
         }
-        let word_char = c.is_alphanumeric() && !is_cjk(c);
-        if is_cjk(c) || (word_char && !in_word) {
+        // Normalized text: NFKC has already turned compatibility ideographs into unified ones.
+        let ideograph = is_unified_ideograph(c);
+        let word_char = c.is_alphanumeric() && !ideograph;
+        if ideograph || (word_char && !in_word) {
             units += 1;
         }
         in_word = word_char;
@@ -78,10 +81,6 @@ pub(super) fn negated(negators: &[String], window: u32, hit: &Hit, text: &str) -
     negators
         .iter()
         .any(|neg| contains_negator(window_text, neg))
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
 }
 
 /// `negator` in `haystack` as a negation: an alphabetic negator must stand as a whole word,

@@ -111,7 +111,7 @@ fn speech_units(text: &str) -> usize {
     let mut units = 0;
     let mut in_word = false;
     for c in text.chars() {
-        if matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF) {
+        if crate::normalize::is_unified_ideograph(c) {
             units += 1;
             in_word = false;
         } else if c.is_alphanumeric() {
