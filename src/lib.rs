@@ -14,3 +14,4 @@ pub mod report;
 pub mod rules;
 pub mod score;
 pub mod view;
+pub mod labels;
