@@ -56,7 +56,7 @@ impl ReportBuilder {
         turns: Option<Vec<(Speaker, String)>>,
     ) {
         self.histogram[(call.score.score.clamp(0, 100) / 10) as usize] += 1;
-        for f in &call.findings {
+        for f in call.findings.iter().filter(|f| f.counts()) {
             if !engine.pack().rules()[f.rule].kind.is_reward() {
                 *self.rule_violations.entry(f.rule).or_default() += 1;
             }
