@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::engine::Finding;
 use crate::error::{Error, Result};
@@ -91,6 +92,7 @@ pub struct Unmatched {
 #[derive(Clone, Debug, Serialize, Default, PartialEq, Eq)]
 pub struct OverridesSummary {
     pub file: String,
+    pub sha256: String,
     /// Overrides in the file (exact repeats counted once).
     pub overrides: u64,
     /// Overrides whose call was scored in this run.
@@ -106,6 +108,7 @@ pub struct OverridesSummary {
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
     file: PathBuf,
+    sha256: String,
     by_call: HashMap<String, Vec<Override>>,
     count: usize,
 }
@@ -156,8 +159,10 @@ impl Overrides {
             });
             count += 1;
         }
+        let bytes = std::fs::read(path).map_err(|e| Error::input(path, "read", e))?;
         Ok(Overrides {
             file: path.to_path_buf(),
+            sha256: crate::rules::hex_digest(&sha2::Sha256::digest(&bytes)),
             by_call,
             count,
         })
@@ -245,6 +250,7 @@ impl Overrides {
         }
         OverridesSummary {
             file: self.file.display().to_string(),
+            sha256: self.sha256.clone(),
             overrides: self.count as u64,
             matched,
             overturned_findings,

@@ -381,6 +381,15 @@ fn overrides_mark_findings_rescore_and_report_unknown_calls() {
             (false, true) => {
                 assert_eq!(marks[&key].0, "overturned");
                 assert!(new[call].0 > old[call].0, "{call} gains back the points");
+                // Coaching no longer shows it as a bad example.
+                let coached = |out: &Path| {
+                    let args = ["coach", "--out", out.to_str().unwrap(), "--rule", rule];
+                    let output = callqa(&args, &[]);
+                    String::from_utf8(output.stdout)
+                        .unwrap()
+                        .contains(call.as_str())
+                };
+                assert!(coached(&plain) && !coached(&appealed), "{call} {rule}");
             }
             (true, false) => {
                 assert_eq!(marks[&key].0, "added");
@@ -499,6 +508,11 @@ fn overrides_are_deterministic_and_agents_recomputed() {
             "{agent}'s mean follows"
         );
     }
+    // eval measures callqa, not the reviewers: overturned findings still count as its
+    // predictions and added ones do not, so the figures are the same on both runs.
+    let (_, on_plain) = eval_json(&plain, LABELS, &[]);
+    let (_, on_appealed) = eval_json(&a, LABELS, &[]);
+    assert_eq!(on_plain["metrics"], on_appealed["metrics"]);
 }
 
 /// A copy of the bundled pack without the rule `id`.
@@ -686,4 +700,42 @@ fn diff_after_adding_a_phrase_shows_new_findings_and_rank_moves() {
         })
         .collect();
     assert_eq!(reported, moved);
+}
+
+#[test]
+fn bad_overrides_stop_the_run_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "call_id,rule_id,verdict\nzh-001,NOPE-1,hit\n",
+            "overrides.csv:2: no rule `NOPE-1`",
+        ),
+        (
+            "call_id,rule_id,verdict,reviewer\nzh-001,OP-ZH-001,hit,a\nzh-001,OP-ZH-001,no_hit,b\n",
+            "overrides.csv:3: rule OP-ZH-001 of call zh-001 is overridden as no_hit here but hit at line 2",
+        ),
+        (
+            "call_id,rule_id,verdict,why\n",
+            "overrides.csv:1: unknown column `why`",
+        ),
+    ];
+    for (text, want) in cases {
+        let path = dir.path().join("overrides.csv");
+        std::fs::write(&path, text).unwrap();
+        let out = dir.path().join("out");
+        let output = callqa(
+            &[
+                "run",
+                "--out",
+                out.to_str().unwrap(),
+                "--overrides",
+                path.to_str().unwrap(),
+            ],
+            &fixture_inputs(),
+        );
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(want), "{want} not in {stderr}");
+        assert!(!out.exists(), "nothing is written");
+    }
 }
