@@ -263,3 +263,76 @@ impl Overrides {
 fn sort_key(f: &Finding) -> (usize, Option<(usize, usize)>, usize, &Option<String>) {
     (f.turn.map_or(0, |t| t + 1), f.span, f.rule, &f.detail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overrides(list: &[(usize, Verdict)]) -> Overrides {
+        let by_call = HashMap::from([(
+            "c".to_string(),
+            list.iter()
+                .enumerate()
+                .map(|(i, &(rule, verdict))| Override {
+                    call_id: "c".into(),
+                    rule_id: format!("R{rule}"),
+                    rule,
+                    verdict,
+                    reviewer: Some("ann".into()),
+                    reason: None,
+                    line: i as u64 + 2,
+                })
+                .collect(),
+        )]);
+        Overrides {
+            by_call,
+            count: list.len(),
+            ..Overrides::default()
+        }
+    }
+
+    fn at(rule: usize, turn: usize) -> Finding {
+        Finding {
+            rule,
+            turn: Some(turn),
+            span: Some((0, 3)),
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn no_hit_overturns_every_finding_of_the_rule_and_hit_adds_a_whole_call_one() {
+        let o = overrides(&[(1, Verdict::NoHit), (3, Verdict::Hit), (2, Verdict::Hit)]);
+        let mut findings = vec![at(1, 0), at(2, 1), at(1, 4)];
+        let marks = o.apply("c", &mut findings);
+        // The added finding of rule 3 is about the whole call, so it comes first.
+        assert_eq!(findings[0].rule, 3);
+        assert_eq!(findings[0].turn, None);
+        assert_eq!(findings[0].detail.as_deref(), Some("added by reviewer ann"));
+        let statuses: Vec<Option<OverrideStatus>> =
+            marks.iter().map(|m| m.as_ref().map(|m| m.status)).collect();
+        assert_eq!(
+            statuses,
+            [
+                Some(OverrideStatus::Added),
+                Some(OverrideStatus::Overturned),
+                None, // rule 2: callqa agreed with the reviewer
+                Some(OverrideStatus::Overturned),
+            ]
+        );
+        assert_eq!(&findings[1..], &[at(1, 0), at(2, 1), at(1, 4)]);
+    }
+
+    #[test]
+    fn other_calls_are_untouched_and_unmatched_ones_are_listed_by_line() {
+        let o = overrides(&[(1, Verdict::NoHit), (2, Verdict::Hit)]);
+        let mut findings = vec![at(1, 0)];
+        assert_eq!(o.apply("other", &mut findings), [None]);
+        assert_eq!(findings, [at(1, 0)]);
+        let summary = o.summary(|_| false, 0, 0);
+        assert_eq!(summary.matched, 0);
+        let lines: Vec<u64> = summary.unmatched.iter().map(|u| u.line).collect();
+        assert_eq!(lines, [2, 3]);
+        assert_eq!(o.summary(|id| id == "c", 1, 1).unmatched, []);
+    }
+}
