@@ -159,9 +159,9 @@ pub fn evaluate(
     let labels = read_labels(labels_path)?;
     let (inputs, run_rules) = run_sources(out)?;
     let pack = RulePack::load(rules.unwrap_or(&run_rules))?;
-    let calls = run_calls(out)?;
-    check_labels(&labels, &pack, &calls)?;
     let wanted: HashSet<&str> = labels.iter().map(|l| l.call_id.as_str()).collect();
+    let calls = run_calls(out, &wanted)?;
+    check_labels(&labels, &pack, &calls)?;
     let findings = read_findings(out, &wanted)?;
     let mut metrics: BTreeMap<(u8, usize), Metric> = BTreeMap::new();
     let mut errors = Vec::new();
@@ -269,11 +269,17 @@ fn check_labels(labels: &[Label], pack: &RulePack, calls: &HashSet<String>) -> R
     )))
 }
 
-fn run_calls(out: &Path) -> Result<HashSet<String>> {
+/// Which of the `wanted` calls the run scored (only those are held, however big the run).
+fn run_calls(out: &Path, wanted: &HashSet<&str>) -> Result<HashSet<String>> {
     let mut calls = HashSet::new();
     for_each_batch(&out.join(crate::output::CALLS_FILE), |batch| {
         let ids = batch.column::<StringArray>("call_id")?;
-        calls.extend(ids.iter().flatten().map(String::from));
+        calls.extend(
+            ids.iter()
+                .flatten()
+                .filter(|id| wanted.contains(id))
+                .map(String::from),
+        );
         Ok(true)
     })?;
     Ok(calls)
