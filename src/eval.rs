@@ -501,8 +501,9 @@ fn write_parquet(path: &Path, schema: Schema, columns: Vec<ArrayRef>) -> Result<
     std::fs::rename(&staged, path).map_err(|e| Error::output(path, "write", e))
 }
 
-/// The report as a terminal table, then each false positive and negative with its context.
-pub fn render(report: &EvalReport) -> String {
+/// The report as a terminal table, then up to `max_errors` false positives and negatives with
+/// their context (all of them are in `eval_errors.parquet` and the JSON).
+pub fn render(report: &EvalReport, max_errors: usize) -> String {
     use std::fmt::Write as _;
     let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.3}"));
     let mut out = format!(
@@ -540,7 +541,7 @@ pub fn render(report: &EvalReport) -> String {
     if !report.errors.is_empty() {
         let _ = writeln!(out, "\nfalse positives (FP) and false negatives (FN):");
     }
-    for e in &report.errors {
+    for e in report.errors.iter().take(max_errors) {
         let tag = if e.error == "false_positive" {
             "FP"
         } else {
@@ -565,6 +566,13 @@ pub fn render(report: &EvalReport) -> String {
         for line in e.context.iter().flat_map(|c| c.lines()) {
             let _ = writeln!(out, "    {line}");
         }
+    }
+    if report.errors.len() > max_errors {
+        let _ = writeln!(
+            out,
+            "… and {} more in {EVAL_ERRORS_FILE} (--max-errors to show more)",
+            report.errors.len() - max_errors
+        );
     }
     for s in &report.below_threshold {
         let _ = writeln!(

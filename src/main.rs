@@ -94,6 +94,9 @@ enum Command {
         /// Print JSON instead of the table.
         #[arg(long)]
         json: bool,
+        /// Most false positives and negatives printed in the table (all are in the files).
+        #[arg(long, default_value_t = 50)]
+        max_errors: usize,
     },
     /// What changed between two finished runs: scores, findings per rule, agent ranks.
     Diff {
@@ -186,6 +189,7 @@ fn main() -> ExitCode {
             min_precision,
             min_recall,
             json,
+            max_errors,
         } => eval(
             &labels,
             &out,
@@ -194,7 +198,7 @@ fn main() -> ExitCode {
                 min_precision,
                 min_recall,
             },
-            json,
+            if json { None } else { Some(max_errors) },
         ),
         Command::Diff { old, new, json } => diff(&old, &new, json),
         Command::Show {
@@ -496,17 +500,16 @@ fn eval(
     out: &Path,
     rules: Option<&Path>,
     thresholds: callqa::eval::Thresholds,
-    json: bool,
+    table_errors: Option<usize>,
 ) -> Result<u8, Error> {
     let report = callqa::eval::evaluate(out, labels, rules, thresholds)?;
     callqa::eval::write(out, &report)?;
     for warning in &report.warnings {
         eprintln!("callqa: warning: {warning}");
     }
-    if json {
-        print_stdout(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"));
-    } else {
-        print_stdout(&callqa::eval::render(&report));
+    match table_errors {
+        Some(max_errors) => print_stdout(&callqa::eval::render(&report, max_errors)),
+        None => print_stdout(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")),
     }
     Ok(if report.below_threshold.is_empty() {
         exit::OK

@@ -182,6 +182,33 @@ fn eval_prints_a_row_per_rule_and_category_and_every_error() {
         );
     }
     assert!(text.contains("FP ") && text.contains("FN "), "{text}");
+    // --max-errors shortens the list; the files keep every error.
+    let wrong: u64 = expected_counts(&root().join(LABELS))
+        .values()
+        .map(|c| c[1] + c[2])
+        .sum();
+    let output = callqa(
+        &[
+            "eval",
+            "--labels",
+            LABELS,
+            "--out",
+            out.path().to_str().unwrap(),
+            "--max-errors",
+            "1",
+        ],
+        &[],
+    );
+    let short = String::from_utf8(output.stdout).unwrap();
+    let listed = short
+        .lines()
+        .filter(|l| l.starts_with("FP ") || l.starts_with("FN "))
+        .count();
+    assert_eq!(listed, 1, "{short}");
+    assert!(
+        short.contains(&format!("… and {} more in eval_errors.parquet", wrong - 1)),
+        "{short}"
+    );
 }
 
 #[test]
