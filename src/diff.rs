@@ -9,14 +9,14 @@
 //!   `agents.parquet`, highest first (rank 1 = best), ties by `agent_id`; agents in only one
 //!   run are listed with no rank on the other side.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
 use arrow_array::{Array, Float64Array, Int32Array, StringArray};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::output::read::for_each_batch;
+use crate::output::read::{Batch, Batches, for_each_batch};
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ScoreChange {
@@ -61,58 +61,169 @@ pub struct RunDiff {
     pub agents: Vec<RankChange>,
 }
 
-/// One run's tables, as diff compares them.
-struct RunTables {
-    /// call → (agent, score)
-    calls: BTreeMap<String, (String, i32)>,
-    /// (rule, call) → findings
-    findings: BTreeMap<(String, String), u64>,
-    /// agent → (rank, mean score)
-    agents: BTreeMap<String, (u64, f64)>,
+/// Rows of a table in `call_id` order, read one batch at a time.
+struct Stream<T> {
+    batches: Batches,
+    buffered: VecDeque<T>,
+    extract: fn(&Batch<'_>) -> Result<Vec<T>>,
+}
+
+impl<T> Stream<T> {
+    fn open(path: &Path, extract: fn(&Batch<'_>) -> Result<Vec<T>>) -> Result<Stream<T>> {
+        Ok(Stream {
+            batches: Batches::open(path)?,
+            buffered: VecDeque::new(),
+            extract,
+        })
+    }
+
+    fn peek(&mut self) -> Result<Option<&T>> {
+        while self.buffered.is_empty() {
+            match self.batches.next_batch()? {
+                Some(batch) => self.buffered.extend((self.extract)(&batch)?),
+                None => return Ok(None),
+            }
+        }
+        Ok(self.buffered.front())
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        self.buffered.pop_front()
+    }
+}
+
+/// `(call_id, agent_id, score)` of `calls.parquet`.
+type CallScoreRow = (String, String, i32);
+
+fn call_rows(batch: &Batch<'_>) -> Result<Vec<CallScoreRow>> {
+    let ids = batch.column::<StringArray>("call_id")?;
+    let agents = batch.column::<StringArray>("agent_id")?;
+    let scores = batch.column::<Int32Array>("score")?;
+    Ok((0..ids.len())
+        .map(|i| {
+            (
+                ids.value(i).to_string(),
+                agents.value(i).to_string(),
+                scores.value(i),
+            )
+        })
+        .collect())
+}
+
+/// `(call_id, rule_id)` of every finding that counts (not overturned by a reviewer).
+fn finding_rows(batch: &Batch<'_>) -> Result<Vec<(String, String)>> {
+    let ids = batch.column::<StringArray>("call_id")?;
+    let rules = batch.column::<StringArray>("rule_id")?;
+    let overridden = batch.optional_column::<StringArray>("overridden")?;
+    Ok((0..ids.len())
+        .filter(|&i| {
+            !overridden
+                .as_ref()
+                .is_some_and(|o| o.is_valid(i) && o.value(i) == "overturned")
+        })
+        .map(|i| (ids.value(i).to_string(), rules.value(i).to_string()))
+        .collect())
+}
+
+/// One side of the comparison: its calls and findings, walked in `call_id` order.
+struct Side {
+    calls: Stream<CallScoreRow>,
+    findings: Stream<(String, String)>,
+}
+
+impl Side {
+    fn open(out: &Path) -> Result<Side> {
+        Ok(Side {
+            calls: Stream::open(&out.join(crate::output::CALLS_FILE), call_rows)?,
+            findings: Stream::open(&out.join(crate::output::FINDINGS_FILE), finding_rows)?,
+        })
+    }
+
+    /// The call `id` if it is next, with its findings per rule.
+    fn take(&mut self, id: &str) -> Result<Option<(CallScoreRow, BTreeMap<String, u64>)>> {
+        if self.calls.peek()?.is_none_or(|c| c.0 != id) {
+            return Ok(None);
+        }
+        let call = self.calls.pop();
+        // A finding of a call missing from calls.parquet (never written so) must not stall the walk.
+        while self.findings.peek()?.is_some_and(|f| f.0.as_str() < id) {
+            self.findings.pop();
+        }
+        let mut rules: BTreeMap<String, u64> = BTreeMap::new();
+        while self.findings.peek()?.is_some_and(|f| f.0 == id) {
+            if let Some((_, rule)) = self.findings.pop() {
+                *rules.entry(rule).or_default() += 1;
+            }
+        }
+        Ok(call.map(|c| (c, rules)))
+    }
 }
 
 /// Compares the finished runs in `old` and `new`.
+///
+/// Both runs' calls and findings are sorted by `call_id`, so they are walked side by side one
+/// batch at a time: memory holds the changes, not the runs.
 pub fn diff(old: &Path, new: &Path) -> Result<RunDiff> {
-    let (a, b) = (read_run(old)?, read_run(new)?);
-    let call_ids: BTreeSet<&String> = a.calls.keys().chain(b.calls.keys()).collect();
-    let scores = call_ids
-        .iter()
-        .filter_map(|&id| {
-            let (was, is) = (a.calls.get(id), b.calls.get(id));
-            let (old, new) = (was.map(|c| c.1), is.map(|c| c.1));
-            (old != new).then(|| ScoreChange {
-                call_id: id.clone(),
-                agent_id: was.or(is).map(|c| c.0.clone()).unwrap_or_default(),
-                old,
-                new,
-                delta: old.zip(new).map(|(o, n)| n - o),
-            })
-        })
-        .collect();
-    let calls_compared = a.calls.keys().filter(|c| b.calls.contains_key(*c)).count() as u64;
+    let (mut a, mut b) = (Side::open(old)?, Side::open(new)?);
+    let mut scores = Vec::new();
+    let mut rules: BTreeMap<String, RuleChange> = BTreeMap::new();
+    let mut calls_compared = 0;
+    loop {
+        let next = match (a.calls.peek()?, b.calls.peek()?) {
+            (None, None) => break,
+            (Some(x), None) | (None, Some(x)) => x.0.clone(),
+            (Some(x), Some(y)) => x.0.clone().min(y.0.clone()),
+        };
+        let (was, is) = (a.take(&next)?, b.take(&next)?);
+        calls_compared += u64::from(was.is_some() && is.is_some());
+        let (old_score, new_score) = (was.as_ref().map(|c| c.0.2), is.as_ref().map(|c| c.0.2));
+        if old_score != new_score {
+            scores.push(ScoreChange {
+                call_id: next.clone(),
+                agent_id: was
+                    .as_ref()
+                    .or(is.as_ref())
+                    .map(|c| c.0.1.clone())
+                    .unwrap_or_default(),
+                old: old_score,
+                new: new_score,
+                delta: old_score.zip(new_score).map(|(o, n)| n - o),
+            });
+        }
+        let none = BTreeMap::new();
+        let (before, after) = (
+            was.as_ref().map_or(&none, |c| &c.1),
+            is.as_ref().map_or(&none, |c| &c.1),
+        );
+        count_rule_changes(&next, before, after, &mut rules);
+    }
     Ok(RunDiff {
         old: old.display().to_string(),
         new: new.display().to_string(),
         calls_compared,
         scores,
-        rules: rule_changes(&a.findings, &b.findings),
-        agents: rank_changes(&a.agents, &b.agents),
+        rules: rules
+            .into_values()
+            .filter(|r| r.added > 0 || r.removed > 0)
+            .collect(),
+        agents: rank_changes(&agent_ranks(old)?, &agent_ranks(new)?),
     })
 }
 
-fn rule_changes(
-    old: &BTreeMap<(String, String), u64>,
-    new: &BTreeMap<(String, String), u64>,
-) -> Vec<RuleChange> {
-    let keys: BTreeSet<&(String, String)> = old.keys().chain(new.keys()).collect();
-    let mut rules: BTreeMap<&str, RuleChange> = BTreeMap::new();
-    for key in keys {
+/// Adds one call's findings per rule, before and after, to the per-rule changes.
+fn count_rule_changes(
+    call: &str,
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+    rules: &mut BTreeMap<String, RuleChange>,
+) {
+    for rule in before.keys().chain(after.keys()).collect::<BTreeSet<_>>() {
         let (o, n) = (
-            old.get(key).copied().unwrap_or(0),
-            new.get(key).copied().unwrap_or(0),
+            before.get(rule).copied().unwrap_or(0),
+            after.get(rule).copied().unwrap_or(0),
         );
-        let change = rules.entry(&key.0).or_insert_with(|| RuleChange {
-            rule_id: key.0.clone(),
+        let change = rules.entry(rule.clone()).or_insert_with(|| RuleChange {
+            rule_id: rule.clone(),
             old_findings: 0,
             new_findings: 0,
             added: 0,
@@ -124,16 +235,12 @@ fn rule_changes(
         change.new_findings += n;
         if n > o {
             change.added += n - o;
-            change.calls_added.push(key.1.clone());
+            change.calls_added.push(call.to_string());
         } else if o > n {
             change.removed += o - n;
-            change.calls_removed.push(key.1.clone());
+            change.calls_removed.push(call.to_string());
         }
     }
-    rules
-        .into_values()
-        .filter(|r| r.added > 0 || r.removed > 0)
-        .collect()
 }
 
 fn rank_changes(
@@ -156,37 +263,8 @@ fn rank_changes(
         .collect()
 }
 
-fn read_run(out: &Path) -> Result<RunTables> {
-    let mut calls = BTreeMap::new();
-    for_each_batch(&out.join(crate::output::CALLS_FILE), |batch| {
-        let ids = batch.column::<StringArray>("call_id")?;
-        let agents = batch.column::<StringArray>("agent_id")?;
-        let scores = batch.column::<Int32Array>("score")?;
-        for i in 0..ids.len() {
-            calls.insert(
-                ids.value(i).to_string(),
-                (agents.value(i).to_string(), scores.value(i)),
-            );
-        }
-        Ok(true)
-    })?;
-    let mut findings = BTreeMap::new();
-    for_each_batch(&out.join(crate::output::FINDINGS_FILE), |batch| {
-        let ids = batch.column::<StringArray>("call_id")?;
-        let rules = batch.column::<StringArray>("rule_id")?;
-        let overridden = batch.optional_column::<StringArray>("overridden")?;
-        for i in 0..ids.len() {
-            let overturned = overridden
-                .as_ref()
-                .is_some_and(|o| o.is_valid(i) && o.value(i) == "overturned");
-            if !overturned {
-                *findings
-                    .entry((rules.value(i).to_string(), ids.value(i).to_string()))
-                    .or_default() += 1;
-            }
-        }
-        Ok(true)
-    })?;
+/// Each agent's rank and mean score, from `agents.parquet` (one row per agent).
+fn agent_ranks(out: &Path) -> Result<BTreeMap<String, (u64, f64)>> {
     let mut means = Vec::new();
     for_each_batch(&out.join(crate::output::AGENTS_FILE), |batch| {
         let ids = batch.column::<StringArray>("agent_id")?;
@@ -196,11 +274,7 @@ fn read_run(out: &Path) -> Result<RunTables> {
         }
         Ok(true)
     })?;
-    Ok(RunTables {
-        calls,
-        findings,
-        agents: ranks(means),
-    })
+    Ok(ranks(means))
 }
 
 /// Rank 1 = highest mean score; ties by agent id.
@@ -306,20 +380,20 @@ mod tests {
 
     #[test]
     fn findings_are_matched_per_call() {
-        let key = |r: &str, c: &str| (r.to_string(), c.to_string());
-        let old = BTreeMap::from([
-            (key("R", "c1"), 3),
-            (key("R", "c2"), 1),
-            (key("S", "c1"), 1),
-        ]);
-        let new = BTreeMap::from([
-            (key("R", "c1"), 1),
-            (key("R", "c3"), 2),
-            (key("S", "c1"), 1),
-        ]);
-        let changes = rule_changes(&old, &new);
-        assert_eq!(changes.len(), 1, "S did not change");
-        let r = &changes[0];
+        let counts = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            pairs.iter().map(|(r, n)| (r.to_string(), *n)).collect()
+        };
+        let mut rules = BTreeMap::new();
+        count_rule_changes(
+            "c1",
+            &counts(&[("R", 3), ("S", 1)]),
+            &counts(&[("R", 1), ("S", 1)]),
+            &mut rules,
+        );
+        count_rule_changes("c2", &counts(&[("R", 1)]), &counts(&[]), &mut rules);
+        count_rule_changes("c3", &counts(&[]), &counts(&[("R", 2)]), &mut rules);
+        let (r, s) = (&rules["R"], &rules["S"]);
+        assert_eq!((s.added, s.removed), (0, 0), "S did not change");
         assert_eq!(
             (r.old_findings, r.new_findings, r.added, r.removed),
             (4, 3, 2, 3)

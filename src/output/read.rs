@@ -83,3 +83,36 @@ pub fn run_sources(out: &Path) -> Result<(Vec<std::path::PathBuf>, std::path::Pa
     let rules = manifest["rule_pack"]["dir"].as_str().unwrap_or("rules");
     Ok((inputs, std::path::PathBuf::from(rules)))
 }
+
+/// A table read one batch at a time, for callers that walk two tables side by side.
+pub struct Batches {
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    path: std::path::PathBuf,
+}
+
+impl Batches {
+    pub fn open(path: &Path) -> Result<Batches> {
+        let file = std::fs::File::open(path).map_err(|e| Error::input(path, "open", e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.build())
+            .map_err(|e| Error::parquet(path, e))?;
+        Ok(Batches {
+            reader,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The next batch, `None` at the end of the table.
+    pub fn next_batch(&mut self) -> Result<Option<Batch<'_>>> {
+        match self.reader.next() {
+            None => Ok(None),
+            Some(rows) => {
+                let rows = rows.map_err(|e| Error::parquet(&self.path, e.into()))?;
+                Ok(Some(Batch {
+                    rows,
+                    path: &self.path,
+                }))
+            }
+        }
+    }
+}
