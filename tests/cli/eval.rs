@@ -766,3 +766,42 @@ fn bad_overrides_stop_the_run_naming_file_and_line() {
         assert!(!out.exists(), "nothing is written");
     }
 }
+
+/// The acceptance bar of the labelled evaluation set (`fixtures/eval/`, 248 calls labelled by
+/// reading them): the bundled pack reaches precision ≥ 0.95 and recall ≥ 0.92 in every category.
+#[test]
+fn bundled_pack_meets_the_bar_on_the_labelled_set() {
+    let out = tempfile::tempdir().unwrap();
+    run_into(out.path(), &[root().join("fixtures/eval/calls.jsonl")], 2);
+    let (output, report) = eval_json(
+        out.path(),
+        "fixtures/eval/labels.csv",
+        &["--min-precision", "0.95", "--min-recall", "0.92"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    let categories: Vec<&str> = report["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["level"] == "category")
+        .map(|m| m["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        categories,
+        [
+            "compliance",
+            "banned_wording",
+            "over_promising",
+            "empathy",
+            "timing"
+        ],
+        "every category is measured"
+    );
+    for m in report["metrics"].as_array().unwrap() {
+        if m["level"] == "category" {
+            assert!(m["labels"].as_u64().unwrap() >= 150, "{m}");
+            assert!(m["precision"].as_f64().unwrap() >= 0.95, "{m}");
+            assert!(m["recall"].as_f64().unwrap() >= 0.92, "{m}");
+        }
+    }
+}
