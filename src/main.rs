@@ -402,39 +402,13 @@ fn rules_test(dir: PathBuf) -> Result<u8, Error> {
     })
 }
 
-/// The inputs and rule pack a finished run used, from its manifest.
-fn run_sources(out: &Path) -> Result<(Vec<PathBuf>, PathBuf), Error> {
-    let path = out.join("manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::usage_message(format!(
-            "cannot read {}: {e} (is {} a finished callqa run?)",
-            path.display(),
-            out.display()
-        ))
-    })?;
-    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Error::usage_message(format!("{}: not a callqa manifest: {e}", path.display()))
-    })?;
-    let inputs = manifest["inputs"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|i| i["path"].as_str())
-                .map(PathBuf::from)
-                .collect()
-        })
-        .unwrap_or_default();
-    let rules = PathBuf::from(manifest["rule_pack"]["dir"].as_str().unwrap_or("rules"));
-    Ok((inputs, rules))
-}
-
 fn show(
     call_id: &str,
     out: &Path,
     inputs: Vec<PathBuf>,
     rules: Option<PathBuf>,
 ) -> Result<u8, Error> {
-    let (run_inputs, run_rules) = run_sources(out)?;
+    let (run_inputs, run_rules) = callqa::output::read::run_sources(out)?;
     let inputs = if inputs.is_empty() {
         run_inputs
     } else {
@@ -459,7 +433,7 @@ fn show(
 }
 
 fn coach(out: &Path, rule: &str, good: bool, limit: usize, format: &str) -> Result<u8, Error> {
-    let (inputs, rules) = run_sources(out)?;
+    let (inputs, rules) = callqa::output::read::run_sources(out)?;
     let engine = load_engine(&rules)?;
     let reward = engine
         .pack()
