@@ -3,6 +3,7 @@
 
 mod errors;
 mod fixtures;
+mod nightly;
 mod reliability;
 mod report;
 mod rules;
