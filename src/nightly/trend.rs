@@ -83,10 +83,11 @@ pub fn section(date: Day, history: &[DailyRow], today: &BTreeMap<String, AgentSt
     let all = series(date, history, today);
     let mut page = String::new();
     let first = date.0 - chrono::Duration::days(TREND_DAYS - 1);
+    let scale = Scale::of(&all);
     let _ = write!(
         page,
         "<section id=trends><h2>Trends, {} to {date}</h2>",
-        first.format("%Y-%m-%d")
+        (first + chrono::Duration::days(scale.first_day)).format("%Y-%m-%d")
     );
     if history.is_empty() {
         page.push_str("<p class=hint>No earlier nights in this output root within 30 days: trends appear from the second night on.</p></section>");
@@ -104,7 +105,11 @@ pub fn section(date: Day, history: &[DailyRow], today: &BTreeMap<String, AgentSt
         "Most declined",
         movers.iter().rev().filter(|m| m.change < 0.0),
     );
-    page.push_str("</div><table class=trends><thead><tr><th>agent</th><th>mean score per day (0–100)</th><th>days</th><th>tonight</th><th>change</th></tr></thead><tbody>");
+    let _ = write!(
+        page,
+        "</div><table class=trends><thead><tr><th>agent</th><th>mean score per day ({:.0}–100; red: tonight)</th><th>days</th><th>tonight</th><th>change</th></tr></thead><tbody>",
+        scale.low
+    );
     let change: BTreeMap<&str, f64> = movers
         .iter()
         .map(|m| (m.agent_id.as_str(), m.change))
@@ -120,7 +125,7 @@ pub fn section(date: Day, history: &[DailyRow], today: &BTreeMap<String, AgentSt
             page,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{tonight}</td><td>{delta}</td></tr>",
             escape(agent),
-            sparkline(agent, days, first),
+            sparkline(agent, days, first, &scale),
             days.len()
         );
     }
@@ -148,18 +153,52 @@ fn movers_list<'a>(page: &mut String, title: &str, movers: impl Iterator<Item = 
     page.push_str("</ol></div>");
 }
 
+/// The axes shared by every agent's sparkline, so their lines compare at a glance: days from
+/// the earliest one with data in the window to tonight, scores from a round floor to 100.
+struct Scale {
+    first_day: i64,
+    low: f64,
+}
+
+impl Scale {
+    fn of(all: &BTreeMap<String, Series>) -> Scale {
+        let first_day = all
+            .values()
+            .filter_map(|days| days.keys().next().copied())
+            .min()
+            .unwrap_or(TREND_DAYS - 1);
+        let lowest = all
+            .values()
+            .flat_map(|days| days.values().map(|(_, mean)| *mean))
+            .fold(100.0_f64, f64::min);
+        // At most 50, so small moves near the top are not blown up into cliffs.
+        let low = ((lowest / 10.0).floor() * 10.0).clamp(0.0, 50.0);
+        Scale { first_day, low }
+    }
+}
+
 /// An inline SVG of one agent's daily means; hovering a point names its day.
-fn sparkline(agent: &str, days: &Series, first: chrono::NaiveDate) -> String {
-    let (width, height, pad) = (300.0, 48.0, 4.0);
-    let x = |i: i64| pad + i as f64 * (width - 2.0 * pad) / (TREND_DAYS - 1) as f64;
-    let y = |score: f64| pad + (100.0 - score.clamp(0.0, 100.0)) * (height - 2.0 * pad) / 100.0;
+fn sparkline(agent: &str, days: &Series, first: chrono::NaiveDate, scale: &Scale) -> String {
+    let (width, height, pad) = (360.0, 60.0, 5.0);
+    let span = (TREND_DAYS - 1 - scale.first_day).max(1) as f64;
+    let x = |i: i64| pad + (i - scale.first_day) as f64 * (width - 2.0 * pad) / span;
+    let y = |score: f64| {
+        let share = (score.clamp(scale.low, 100.0) - scale.low) / (100.0 - scale.low);
+        pad + (1.0 - share) * (height - 2.0 * pad)
+    };
     let mut svg = format!(
-        "<svg class=spark role=img aria-label=\"{} daily mean score\" width={width} height={height} viewBox=\"0 0 {width} {height}\"><line class=grid x1={pad} x2={} y1={} y2={} />",
-        escape(agent),
-        width - pad,
-        y(50.0),
-        y(50.0)
+        "<svg class=spark role=img aria-label=\"{} daily mean score\" width={width} height={height} viewBox=\"0 0 {width} {height}\">",
+        escape(agent)
     );
+    let middle = (scale.low + 100.0) / 2.0;
+    for level in [scale.low, middle, 100.0] {
+        let _ = write!(
+            svg,
+            "<line class=grid x1={pad} x2={0} y1={1:.1} y2={1:.1} />",
+            width - pad,
+            y(level)
+        );
+    }
     let points: Vec<String> = days
         .iter()
         .map(|(i, (_, m))| format!("{:.1},{:.1}", x(*i), y(*m)))
@@ -170,7 +209,7 @@ fn sparkline(agent: &str, days: &Series, first: chrono::NaiveDate) -> String {
         let class = if *i == TREND_DAYS - 1 { "today" } else { "day" };
         let _ = write!(
             svg,
-            "<circle class={class} cx={:.1} cy={:.1} r=3><title>{}: {mean:.1} ({calls} calls)</title></circle>",
+            "<circle class={class} cx={:.1} cy={:.1} r=3.5><title>{}: {mean:.1} ({calls} calls)</title></circle>",
             x(*i),
             y(*mean),
             day.format("%Y-%m-%d")

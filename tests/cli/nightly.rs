@@ -16,7 +16,10 @@ pub(crate) const NIGHTS: [(&str, &[&str]); 3] = [
     ),
     (
         "2026-11-22",
-        &["fixtures/calls/zh_hant.jsonl", "fixtures/calls/en_rules2.jsonl"],
+        &[
+            "fixtures/calls/zh_hant.jsonl",
+            "fixtures/calls/en_rules2.jsonl",
+        ],
     ),
     (
         "2026-11-23",
@@ -39,7 +42,16 @@ fn callqa_in(dir: &Path, args: &[&str]) -> Output {
 
 fn night(out_root: &Path, date: &str, inputs: &[&str], rules: &str) -> Output {
     let root = out_root.to_str().unwrap();
-    let mut args = vec!["run", "--rules", rules, "--out-root", root, "--date", date, "-q"];
+    let mut args = vec![
+        "run",
+        "--rules",
+        rules,
+        "--out-root",
+        root,
+        "--date",
+        date,
+        "-q",
+    ];
     args.extend(inputs);
     callqa(&args, &[])
 }
@@ -95,7 +107,11 @@ fn init_scaffolds_a_project_that_runs_from_its_config() {
     let project = dir.path().join("team");
     let output = callqa_in(dir.path(), &["init", "team"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    for file in ["callqa.toml", "rules/compliance.toml", "rules/scorecard.toml"] {
+    for file in [
+        "callqa.toml",
+        "rules/compliance.toml",
+        "rules/scorecard.toml",
+    ] {
         assert!(project.join(file).is_file(), "{file}");
     }
     let test = callqa_in(&project, &["rules", "test", "rules"]);
@@ -118,7 +134,10 @@ fn config_errors_name_file_and_line_and_flags_override_the_config() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("callqa.toml");
     std::fs::write(&config, "rules = \"rules\"\n\nout_rot = \"nightly\"\n").unwrap();
-    let bad = callqa(&["run", "--config", config.to_str().unwrap(), "-q"], &fixture_inputs());
+    let bad = callqa(
+        &["run", "--config", config.to_str().unwrap(), "-q"],
+        &fixture_inputs(),
+    );
     assert_eq!(bad.status.code(), Some(3));
     let message = stderr(&bad);
     assert!(message.contains("callqa.toml:3:"), "{message}");
@@ -155,7 +174,15 @@ fn config_errors_name_file_and_line_and_flags_override_the_config() {
     // And --out still means a plain run, even with out_root in the config.
     let plain = dir.path().join("plain");
     let output = callqa(
-        &["run", "--config", config.to_str().unwrap(), "--out", plain.to_str().unwrap(), "-q", "fixtures/calls/zh.jsonl"],
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            plain.to_str().unwrap(),
+            "-q",
+            "fixtures/calls/zh.jsonl",
+        ],
         &[],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -171,7 +198,12 @@ fn a_rerun_replaces_its_partition_and_leaves_the_others_untouched() {
         .iter()
         .map(|(date, _)| run_files(&out_root.join(format!("date={date}"))))
         .collect();
-    let output = night(&out_root, "2026-11-22", &["fixtures/calls/zh.jsonl"], "rules");
+    let output = night(
+        &out_root,
+        "2026-11-22",
+        &["fixtures/calls/zh.jsonl"],
+        "rules",
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let after: Vec<_> = NIGHTS
         .iter()
@@ -189,7 +221,12 @@ fn a_rerun_replaces_its_partition_and_leaves_the_others_untouched() {
     names.sort();
     assert_eq!(
         names,
-        ["agents_daily.parquet", "date=2026-11-21", "date=2026-11-22", "date=2026-11-23"]
+        [
+            "agents_daily.parquet",
+            "date=2026-11-21",
+            "date=2026-11-22",
+            "date=2026-11-23"
+        ]
     );
 }
 
@@ -249,8 +286,19 @@ fn exit_codes_tell_a_scheduler_about_rejects_and_json_logs_parse() {
     let out_root = dir.path().join("nightly");
     let root_arg = out_root.to_str().unwrap();
     let output = callqa(
-        &["--log-format", "json", "run", "--out-root", root_arg, "--date", "2026-11-23"],
-        &[root().join("fixtures/broken/broken.jsonl"), root().join("fixtures/calls/en.jsonl")],
+        &[
+            "--log-format",
+            "json",
+            "run",
+            "--out-root",
+            root_arg,
+            "--date",
+            "2026-11-23",
+        ],
+        &[
+            root().join("fixtures/broken/broken.jsonl"),
+            root().join("fixtures/calls/en.jsonl"),
+        ],
     );
     assert_eq!(output.status.code(), Some(10), "{}", stderr(&output));
     let events: Vec<Value> = stderr(&output)
@@ -261,7 +309,10 @@ fn exit_codes_tell_a_scheduler_about_rejects_and_json_logs_parse() {
     assert_eq!(last["event"], "run_finished");
     assert_eq!(last["date"], "2026-11-23");
     let counts = &last["counts"];
-    assert!(counts["scored"].as_u64().unwrap() >= 16, "en.jsonl's calls at least");
+    assert!(
+        counts["scored"].as_u64().unwrap() >= 16,
+        "en.jsonl's calls at least"
+    );
     assert!(counts["rejected"].as_u64().unwrap() > 0);
     assert_eq!(
         counts["read"].as_u64(),
@@ -269,17 +320,30 @@ fn exit_codes_tell_a_scheduler_about_rejects_and_json_logs_parse() {
     );
     // A failure is one JSON line too, with the exit code.
     let output = callqa(
-        &["--log-format", "json", "run", "--out-root", root_arg, "no-such-file.jsonl"],
+        &[
+            "--log-format",
+            "json",
+            "run",
+            "--out-root",
+            root_arg,
+            "no-such-file.jsonl",
+        ],
         &[],
     );
     assert_eq!(output.status.code(), Some(4));
     let event: Value = serde_json::from_str(stderr(&output).trim()).unwrap();
-    assert_eq!((event["level"].as_str(), event["exit_code"].as_u64()), (Some("error"), Some(4)));
+    assert_eq!(
+        (event["level"].as_str(), event["exit_code"].as_u64()),
+        (Some("error"), Some(4))
+    );
     // The plain --out mode keeps exit code 0 with rejects.
     let plain = dir.path().join("plain");
     let output = callqa(
         &["run", "--out", plain.to_str().unwrap(), "-q"],
-        &[root().join("fixtures/broken/broken.jsonl"), root().join("fixtures/calls/en.jsonl")],
+        &[
+            root().join("fixtures/broken/broken.jsonl"),
+            root().join("fixtures/calls/en.jsonl"),
+        ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
@@ -310,9 +374,17 @@ fn rescore_reruns_stored_inputs_with_the_current_pack_and_says_what_changed() {
         ],
     );
     let summary = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(10), "{summary}{}", stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(10),
+        "{summary}{}",
+        stderr(&output)
+    );
     assert!(summary.contains("re-scored 2 of 3 days"), "{summary}");
-    assert!(summary.contains("2026-11-24  skipped: no stored inputs"), "{summary}");
+    assert!(
+        summary.contains("2026-11-24  skipped: no stored inputs"),
+        "{summary}"
+    );
     assert!(summary.contains("findings changed per rule"), "{summary}");
     let days: Vec<Value> = stderr(&output)
         .lines()
@@ -323,12 +395,23 @@ fn rescore_reruns_stored_inputs_with_the_current_pack_and_says_what_changed() {
     // Each re-scored partition equals a plain run of that night's inputs with the new pack.
     for (date, inputs) in &NIGHTS[1..] {
         let plain = dir.path().join(format!("plain-{date}"));
-        let mut args = vec!["run", "--rules", pack.to_str().unwrap(), "--out", plain.to_str().unwrap(), "-q"];
+        let mut args = vec![
+            "run",
+            "--rules",
+            pack.to_str().unwrap(),
+            "--out",
+            plain.to_str().unwrap(),
+            "-q",
+        ];
         args.extend(*inputs);
         callqa(&args, &[]);
         let partition = out_root.join(format!("date={date}"));
         assert_eq!(scores_by_call(&partition), scores_by_call(&plain), "{date}");
-        assert_eq!(findings_by_call(&partition), findings_by_call(&plain), "{date}");
+        assert_eq!(
+            findings_by_call(&partition),
+            findings_by_call(&plain),
+            "{date}"
+        );
         let changed_line = summary
             .lines()
             .find(|l| l.starts_with(date))
@@ -343,8 +426,14 @@ fn rescore_reruns_stored_inputs_with_the_current_pack_and_says_what_changed() {
             .count() as u64;
         let event = days.iter().find(|e| e["date"] == *date).unwrap();
         assert!(promises > 0);
-        assert_eq!(event["rules"]["F-PROMISE"]["added"].as_u64(), Some(promises));
-        assert_eq!(event["calls"].as_u64(), Some(scores_by_call(&partition).len() as u64));
+        assert_eq!(
+            event["rules"]["F-PROMISE"]["added"].as_u64(),
+            Some(promises)
+        );
+        assert_eq!(
+            event["calls"].as_u64(),
+            Some(scores_by_call(&partition).len() as u64)
+        );
     }
     assert_eq!(run_files(&out_root.join("date=2026-11-21")), untouched);
 }
@@ -366,13 +455,21 @@ fn the_report_shows_trends_and_movers_from_earlier_nights() {
     let daily = agents_daily(&out_root);
     let tonight = days_since_epoch("2026-11-23");
     for (date, agent, _, mean, _) in daily.iter().filter(|r| r.0 == tonight) {
-        let earlier: Vec<_> = daily.iter().filter(|r| &r.1 == agent && r.0 < *date).collect();
+        let earlier: Vec<_> = daily
+            .iter()
+            .filter(|r| &r.1 == agent && r.0 < *date)
+            .collect();
         let calls: i64 = earlier.iter().map(|r| r.2).sum();
         let before = earlier.iter().map(|r| r.2 as f64 * r.3).sum::<f64>() / calls as f64;
         let row = format!("<tr><td>{agent}</td>");
-        let at = html.find(&format!("{row}<td><svg")).unwrap_or_else(|| panic!("{agent}"));
+        let at = html
+            .find(&format!("{row}<td><svg"))
+            .unwrap_or_else(|| panic!("{agent}"));
         let cells = &html[at..at + html[at..].find("</tr>").unwrap()];
-        assert!(cells.contains(&format!("<td>{:+.1}</td>", mean - before)), "{agent}: {cells}");
+        assert!(
+            cells.contains(&format!("<td>{:+.1}</td>", mean - before)),
+            "{agent}: {cells}"
+        );
     }
 }
 
@@ -390,7 +487,10 @@ fn duckdb_and_polars_read_the_partitions_with_callqas_numbers() {
             "CI_REQUIRE_PY=1 but {} is missing: run .ci/run (it creates the venv with duckdb and polars)",
             python.display()
         );
-        eprintln!("skipped: no {} (python3 -m venv .ci/.venv && .ci/.venv/bin/pip install duckdb polars)", python.display());
+        eprintln!(
+            "skipped: no {} (python3 -m venv .ci/.venv && .ci/.venv/bin/pip install duckdb polars)",
+            python.display()
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -409,12 +509,84 @@ fn duckdb_and_polars_read_the_partitions_with_callqas_numbers() {
         let rows = read[engine].as_array().unwrap();
         assert_eq!(rows.len(), daily.len(), "{engine}");
         for (row, (date, agent, calls, mean, fail)) in rows.iter().zip(&daily) {
-            let day = (epoch + chrono::Duration::days(i64::from(*date))).format("%Y-%m-%d").to_string();
+            let day = (epoch + chrono::Duration::days(i64::from(*date)))
+                .format("%Y-%m-%d")
+                .to_string();
             assert_eq!(row[0].as_str(), Some(day.as_str()), "{engine}");
             assert_eq!(row[1].as_str(), Some(agent.as_str()), "{engine}");
             assert_eq!(row[2].as_i64(), Some(*calls), "{engine} {day} {agent}");
-            assert!((row[3].as_f64().unwrap() - mean).abs() < 1e-9, "{engine} {day} {agent}");
-            assert!((row[4].as_f64().unwrap() - fail).abs() < 1e-9, "{engine} {day} {agent}");
+            assert!(
+                (row[3].as_f64().unwrap() - mean).abs() < 1e-9,
+                "{engine} {day} {agent}"
+            );
+            assert!(
+                (row[4].as_f64().unwrap() - fail).abs() < 1e-9,
+                "{engine} {day} {agent}"
+            );
         }
     }
+}
+
+/// The trend charts render in headless Chromium (installed by `.ci/run`; skipped without it,
+/// as the report's own browser test is): one SVG per agent with its points, and a screenshot
+/// saved for a person to look at.
+#[test]
+fn the_trends_render_in_a_browser() {
+    let Ok(found) = Command::new("which").arg("chromium").output() else {
+        return;
+    };
+    if !found.status.success() {
+        eprintln!("skipped: no chromium on PATH (apt-get install chromium; .ci/run installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out_root = dir.path().join("nightly");
+    three_nights(&out_root);
+    let url = format!(
+        "file://{}",
+        out_root.join("date=2026-11-23/report.html").display()
+    );
+    let profile = format!("--user-data-dir={}", dir.path().join("profile").display());
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ];
+    let dom = Command::new("chromium")
+        .args(flags)
+        .arg(&profile)
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(
+        dom.matches("<svg class=\"spark\"").count(),
+        9,
+        "one chart per agent"
+    );
+    assert_eq!(dom.matches("<polyline").count(), 9);
+    assert_eq!(dom.matches("<circle class=\"today\"").count(), 9);
+    let shots = root().join("target/report-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("report-trends.png");
+    let output = Command::new("chromium")
+        .args(flags)
+        .arg(&profile)
+        .args([
+            "--window-size=1200,2400",
+            &format!("--screenshot={}", shot.display()),
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "screenshot written"
+    );
+    eprintln!("screenshot: {}", shot.display());
 }
