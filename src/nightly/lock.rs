@@ -37,9 +37,9 @@ impl Lock {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let owner = std::fs::read_to_string(path).unwrap_or_default();
                     if !is_stale(&owner) {
+                        let owner = owner.trim().replacen(' ', " on ", 1);
                         return Err(Error::locked(format!(
-                            "{what} is being written by another callqa run (process {}); lock {} — if that run is dead on another host, remove the lock by hand",
-                            owner.trim(),
+                            "{what} is being written by another callqa run (process {owner}); lock {} — if that run is dead on another host, remove the lock by hand",
                             path.display()
                         )));
                     }
