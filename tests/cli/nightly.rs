@@ -124,6 +124,30 @@ fn init_scaffolds_a_project_that_runs_from_its_config() {
         serde_json::from_slice(&std::fs::read(partition.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["counts"]["scored"], 26);
     assert!(project.join("out/agents_daily.parquet").is_file());
+    // Re-scoring from the config finds the day's inputs through its dated glob; with the
+    // same pack nothing changes, and a day without inputs is skipped.
+    let rescore = callqa_in(
+        &project,
+        &["rescore", "--from", "2026-11-20", "--to", "2026-11-21"],
+    );
+    let summary = String::from_utf8_lossy(&rescore.stdout);
+    assert_eq!(
+        rescore.status.code(),
+        Some(0),
+        "{summary}{}",
+        stderr(&rescore)
+    );
+    assert!(summary.contains("re-scored 1 of 2 days"), "{summary}");
+    assert!(summary.contains("2026-11-20  skipped"), "{summary}");
+    assert!(summary.contains("no findings changed"), "{summary}");
+    let day = summary
+        .lines()
+        .find(|l| l.starts_with("2026-11-21"))
+        .unwrap();
+    assert_eq!(
+        day.split_whitespace().take(3).collect::<Vec<_>>(),
+        ["2026-11-21", "26", "0"]
+    );
     // A second init does not overwrite the team's edits.
     let again = callqa_in(dir.path(), &["init", "team"]);
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
