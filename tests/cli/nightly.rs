@@ -614,3 +614,40 @@ fn the_trends_render_in_a_browser() {
     );
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// A partition, its report's trends and agents_daily.parquet are byte-identical at any thread
+/// count (the manifest's timing aside).
+#[test]
+fn partitions_are_identical_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let roots: Vec<PathBuf> = ["one", "two"].iter().map(|n| dir.path().join(n)).collect();
+    for (root_dir, threads) in roots.iter().zip(["1", "2"]) {
+        for (date, inputs) in NIGHTS {
+            let mut args = vec![
+                "run",
+                "--out-root",
+                root_dir.to_str().unwrap(),
+                "--date",
+                date,
+                "--threads",
+                threads,
+                "-q",
+            ];
+            args.extend(inputs);
+            let output = callqa(&args, &[]);
+            assert!(output.status.code() == Some(0) || output.status.code() == Some(10));
+        }
+    }
+    for (date, _) in NIGHTS {
+        let partition = format!("date={date}");
+        assert_eq!(
+            run_files(&roots[0].join(&partition)),
+            run_files(&roots[1].join(&partition)),
+            "{date}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(roots[0].join("agents_daily.parquet")).unwrap(),
+        std::fs::read(roots[1].join("agents_daily.parquet")).unwrap()
+    );
+}
