@@ -175,21 +175,21 @@ pub fn run_partition(
     })
 }
 
-/// The stored inputs of `date`: the config's dated `inputs` glob when it has one, otherwise the
-/// inputs named in that date's partition manifest. `None` when neither exists.
+/// The stored inputs of `date`: the config's dated `inputs` glob when it has one and it matches,
+/// otherwise the inputs named in that date's partition manifest. `None` when neither exists.
 pub fn stored_inputs(
     root: &Path,
     date: Day,
     config: &crate::config::Config,
 ) -> Result<Option<Vec<PathBuf>>> {
     if config.inputs_are_dated() {
-        let dir_exists = partition_dir(root, date).is_dir();
-        return match config.inputs_for(&date.to_string()) {
-            Ok(found) => Ok(found),
-            // A day without input files and without a partition is a day without calls.
-            Err(e) if e.class() == crate::ErrorClass::Input && !dir_exists => Ok(None),
-            Err(e) => Err(e),
-        };
+        match config.inputs_for(&date.to_string()) {
+            Ok(found) => return Ok(found),
+            // No file for that day: fall back to the manifest (the files may have been moved
+            // since, then the run names the missing one).
+            Err(e) if e.class() == crate::ErrorClass::Input => {}
+            Err(e) => return Err(e),
+        }
     }
     let manifest = partition_dir(root, date).join(crate::output::MANIFEST_FILE);
     let Ok(text) = std::fs::read_to_string(&manifest) else {
