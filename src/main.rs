@@ -98,6 +98,35 @@ enum Command {
         #[arg(long, default_value = "md")]
         format: String,
     },
+    /// A finished run measured against human labels: precision, recall, F1, the errors.
+    Eval {
+        /// Labels, CSV or JSONL (call_id, rule_id or category, verdict, reviewer, note).
+        #[arg(long)]
+        labels: PathBuf,
+        /// The run's output folder; eval.parquet and eval_errors.parquet are written into it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Rule pack to check rule ids and categories against, instead of the run's own.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Exit 1 when a category's precision is below this.
+        #[arg(long)]
+        min_precision: Option<f64>,
+        /// Exit 1 when a category's recall is below this.
+        #[arg(long)]
+        min_recall: Option<f64>,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed between two finished runs: scores, findings per rule, agent ranks.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
     /// The calls of a finished run to review first, with the reasons.
     Queue {
         /// The run's output folder.
@@ -147,6 +176,9 @@ struct RunArgs {
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
+    /// Reviewers' overrides (CSV or JSONL: call_id, rule_id, verdict, reviewer, reason).
+    #[arg(long)]
+    overrides: Option<PathBuf>,
     /// Input files [default: `inputs` in callqa.toml].
     inputs: Vec<PathBuf>,
 }
@@ -210,6 +242,24 @@ fn main() -> ExitCode {
         Command::Init { dir } => init(&dir),
         Command::Rescore(args) => rescore(args, log),
         Command::Queue { out, top } => queue(&out, top),
+        Command::Eval {
+            labels,
+            out,
+            rules,
+            min_precision,
+            min_recall,
+            json,
+        } => eval(
+            &labels,
+            &out,
+            rules.as_deref(),
+            callqa::eval::Thresholds {
+                min_precision,
+                min_recall,
+            },
+            json,
+        ),
+        Command::Diff { old, new, json } => diff(&old, &new, json),
         Command::Show {
             call_id,
             out,
@@ -307,6 +357,13 @@ fn run(args: RunArgs, log: LogFormat) -> Result<u8, Error> {
             .or(config.sort_budget)
             .unwrap_or(callqa::output::DEFAULT_SORT_BUDGET),
         force: args.force,
+        overrides: match &args.overrides {
+            Some(path) => Some(std::sync::Arc::new(callqa::overrides::Overrides::load(
+                path,
+                engine.pack(),
+            )?)),
+            None => None,
+        },
     };
     let progress =
         Bar::new(!args.quiet && log == LogFormat::Text && std::io::stderr().is_terminal());
@@ -360,6 +417,9 @@ fn report_run(
             "counts": c,
             "status": summary.manifest.status,
         });
+        if let Some(o) = &summary.manifest.overrides {
+            fields["overrides"] = serde_json::to_value(o).unwrap_or_default();
+        }
         if let Some(p) = partition {
             fields["date"] = p.date.to_string().into();
             fields["agents_daily"] = p.agents_daily.display().to_string().into();
@@ -367,6 +427,9 @@ fn report_run(
         }
         log_json("info", "run_finished", &text, fields);
         return;
+    }
+    if let Some(o) = &summary.manifest.overrides {
+        print_overrides(o, quiet);
     }
     if quiet {
         return;
@@ -471,6 +534,7 @@ fn rescore(args: RescoreArgs, log: LogFormat) -> Result<u8, Error> {
                 .sort_budget
                 .unwrap_or(callqa::output::DEFAULT_SORT_BUDGET),
             force: false,
+            overrides: None,
         };
         let summary = nightly::run_partition(&engine, &root, day, options, &pipeline::NoProgress)?;
         rejected += summary.run.manifest.counts.rejected;
@@ -567,6 +631,22 @@ fn rescore_summary(rules: &Path, days: &[(Day, Option<DayChange>)]) -> String {
         out.push_str(&moved);
     }
     out
+}
+
+/// What `--overrides` did; overrides for calls not in the run are always shown.
+fn print_overrides(o: &callqa::overrides::OverridesSummary, quiet: bool) {
+    if !quiet {
+        eprintln!(
+            "callqa: {} overrides from {}: {} for calls of this run ({} findings overturned, {} added)",
+            o.overrides, o.file, o.matched, o.overturned_findings, o.added_findings
+        );
+    }
+    for u in &o.unmatched {
+        eprintln!(
+            "callqa: warning: {}:{}: call {} is not in this run; override of {} ({}) not applied (listed in manifest.json)",
+            o.file, u.line, u.call_id, u.rule_id, u.verdict
+        );
+    }
 }
 
 fn rules_check(dir: PathBuf) -> Result<u8, Error> {
@@ -762,6 +842,40 @@ fn coach(out: &Path, rule: &str, good: bool, limit: usize, format: &str) -> Resu
         );
     }
     print_stdout(&text);
+    Ok(exit::OK)
+}
+
+fn eval(
+    labels: &Path,
+    out: &Path,
+    rules: Option<&Path>,
+    thresholds: callqa::eval::Thresholds,
+    json: bool,
+) -> Result<u8, Error> {
+    let report = callqa::eval::evaluate(out, labels, rules, thresholds)?;
+    callqa::eval::write(out, &report)?;
+    for warning in &report.warnings {
+        eprintln!("callqa: warning: {warning}");
+    }
+    if json {
+        print_stdout(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"));
+    } else {
+        print_stdout(&callqa::eval::render(&report));
+    }
+    Ok(if report.below_threshold.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}
+
+fn diff(old: &Path, new: &Path, json: bool) -> Result<u8, Error> {
+    let d = callqa::diff::diff(old, new)?;
+    if json {
+        print_stdout(&(serde_json::to_string_pretty(&d).unwrap_or_default() + "\n"));
+    } else {
+        print_stdout(&callqa::diff::render(&d));
+    }
     Ok(exit::OK)
 }
 

@@ -2,6 +2,7 @@
 //! One test binary (like ripgrep's), one module per area.
 
 mod errors;
+mod eval;
 mod fixtures;
 mod nightly;
 mod reliability;
