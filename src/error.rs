@@ -20,6 +20,8 @@ pub enum ErrorClass {
     Output,
     /// The run finished but its counts do not reconcile, or an input broke off mid-file.
     Incomplete,
+    /// Another run of the same date holds its lock (see [`crate::nightly::lock`]).
+    Locked,
 }
 
 /// One problem found in the rule pack, located by file, line and rule id.
@@ -66,6 +68,13 @@ enum ErrorKind {
         source: parquet::errors::ParquetError,
     },
     Incomplete(String),
+    /// `callqa.toml` has a problem (reported with the rule-pack class: exit code 3).
+    Config {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    Locked(String),
 }
 
 impl Error {
@@ -101,6 +110,18 @@ impl Error {
         Error::from_kind(ErrorKind::Incomplete(message.into()))
     }
 
+    pub(crate) fn config(path: &Path, line: Option<usize>, message: impl Into<String>) -> Error {
+        Error::from_kind(ErrorKind::Config {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        })
+    }
+
+    pub(crate) fn locked(message: impl Into<String>) -> Error {
+        Error::from_kind(ErrorKind::Locked(message.into()))
+    }
+
     fn io(class: ErrorClass, path: &Path, action: &'static str, source: std::io::Error) -> Error {
         Error::from_kind(ErrorKind::Io {
             class,
@@ -124,6 +145,8 @@ impl Error {
             ErrorKind::Io { class, .. } => *class,
             ErrorKind::Parquet { .. } => ErrorClass::Output,
             ErrorKind::Incomplete(_) => ErrorClass::Incomplete,
+            ErrorKind::Config { .. } => ErrorClass::RulePack,
+            ErrorKind::Locked(_) => ErrorClass::Locked,
         }
     }
 
@@ -174,6 +197,21 @@ impl fmt::Display for Error {
                 path.display()
             ),
             ErrorKind::Incomplete(message) => write!(f, "{message}"),
+            ErrorKind::Config {
+                path,
+                line,
+                message,
+            } => {
+                write!(f, "{}", path.display())?;
+                if let Some(line) = line {
+                    write!(f, ":{line}")?;
+                }
+                write!(
+                    f,
+                    ": {message}\nfix the config and run again; nothing was written"
+                )
+            }
+            ErrorKind::Locked(message) => write!(f, "{message}"),
         }
     }
 }

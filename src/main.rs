@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use callqa::config::Config;
 use callqa::engine::Engine;
+use callqa::nightly::rescore::{DayChange, Snapshot};
+use callqa::nightly::{self, Day};
 use callqa::pipeline::{self, Progress, RunOptions};
 use callqa::rules::{Kind, RulePack};
 use callqa::{Error, ErrorClass};
@@ -21,6 +24,10 @@ mod exit {
     pub const INPUT: u8 = 4;
     pub const OUTPUT: u8 = 5;
     pub const INCOMPLETE: u8 = 6;
+    /// A partitioned run (`--out-root`) or re-score succeeded but rejected some records.
+    pub const SUCCESS_WITH_REJECTS: u8 = 10;
+    /// Another run of the same date holds its lock.
+    pub const LOCKED: u8 = 11;
 }
 
 #[derive(Parser)]
@@ -32,12 +39,29 @@ mod exit {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How messages go to standard error: text, or json (one object per line, for log
+    /// collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Score call transcripts (JSONL, .jsonl.gz, .jsonl.zst) against a rule pack.
     Run(RunArgs),
+    /// Start a project: callqa.toml, a copy of the bundled rule pack and a sample night.
+    Init {
+        /// The project folder (created if missing).
+        dir: PathBuf,
+    },
+    /// Re-score stored days of an output root with the current rule pack.
+    Rescore(RescoreArgs),
     /// Check or test a rule pack.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -119,36 +143,72 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Folder of rule files (*.toml).
-    #[arg(long, default_value = "rules")]
-    rules: PathBuf,
-    /// Output folder; a previous run in it is replaced as a whole.
+    /// Folder of rule files (*.toml) [default: rules, or `rules` in callqa.toml].
     #[arg(long)]
-    out: PathBuf,
+    rules: Option<PathBuf>,
+    /// Output folder; a previous run in it is replaced as a whole.
+    #[arg(long, conflicts_with = "out_root")]
+    out: Option<PathBuf>,
+    /// Output root of date partitions: writes OUT_ROOT/date=YYYY-MM-DD/ and rebuilds
+    /// OUT_ROOT/agents_daily.parquet [default: `out_root` in callqa.toml].
+    #[arg(long)]
+    out_root: Option<PathBuf>,
+    /// The partition's date, YYYY-MM-DD [default: the calls' started_at, else today (UTC)].
+    #[arg(long)]
+    date: Option<String>,
+    /// Project settings [default: ./callqa.toml if it exists].
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Replace --out even if it holds files that are not a callqa run.
     #[arg(long)]
     force: bool,
-    /// Worker threads (default: one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Longest accepted record (one JSONL line) in bytes; longer ones are rejected.
-    #[arg(long, default_value_t = pipeline::DEFAULT_MAX_RECORD_BYTES)]
-    max_record_bytes: usize,
-    /// Most turns in one call; a call with more is rejected.
-    #[arg(long, default_value_t = pipeline::DEFAULT_MAX_TURNS)]
-    max_turns: usize,
-    /// Memory for scored calls before they are sorted into runs on disk (bytes).
-    #[arg(long, default_value_t = callqa::output::DEFAULT_SORT_BUDGET)]
-    sort_budget: usize,
+    /// Worker threads [default: one per core].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Longest accepted record (one JSONL line) in bytes; longer ones are rejected
+    /// [default: 16 MiB].
+    #[arg(long)]
+    max_record_bytes: Option<usize>,
+    /// Most turns in one call; a call with more is rejected [default: 10000].
+    #[arg(long)]
+    max_turns: Option<usize>,
+    /// Memory for scored calls before they are sorted into runs on disk (bytes)
+    /// [default: 32 MiB].
+    #[arg(long)]
+    sort_budget: Option<usize>,
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
     /// Reviewers' overrides (CSV or JSONL: call_id, rule_id, verdict, reviewer, reason).
     #[arg(long)]
     overrides: Option<PathBuf>,
-    /// Input files.
-    #[arg(required = true)]
+    /// Input files [default: `inputs` in callqa.toml].
     inputs: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct RescoreArgs {
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    from: String,
+    /// Last day, YYYY-MM-DD (included).
+    #[arg(long)]
+    to: String,
+    /// Output root of the partitions [default: `out_root` in callqa.toml].
+    #[arg(long)]
+    out_root: Option<PathBuf>,
+    /// The rule pack to re-score with [default: rules, or `rules` in callqa.toml].
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Project settings [default: ./callqa.toml if it exists].
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Worker threads [default: one per core].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -179,8 +239,11 @@ enum RulesCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log = cli.log_format;
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(args, log),
+        Command::Init { dir } => init(&dir),
+        Command::Rescore(args) => rescore(args, log),
         Command::Queue { out, top } => queue(&out, top),
         Command::Eval {
             labels,
@@ -223,14 +286,25 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("callqa: error: {err}");
-            ExitCode::from(match err.class() {
+            let code = match err.class() {
                 ErrorClass::Usage => exit::USAGE,
                 ErrorClass::RulePack => exit::RULE_PACK,
                 ErrorClass::Input => exit::INPUT,
                 ErrorClass::Output => exit::OUTPUT,
                 ErrorClass::Incomplete => exit::INCOMPLETE,
-            })
+                ErrorClass::Locked => exit::LOCKED,
+            };
+            if log == LogFormat::Json {
+                log_json(
+                    "error",
+                    "failed",
+                    &err.to_string(),
+                    serde_json::json!({"exit_code": code}),
+                );
+            } else {
+                eprintln!("callqa: error: {err}");
+            }
+            ExitCode::from(code)
         }
     }
 }
@@ -239,15 +313,53 @@ fn load_engine(dir: &Path) -> Result<Engine, Error> {
     Engine::new(RulePack::load(dir)?)
 }
 
-fn run(args: RunArgs) -> Result<u8, Error> {
-    let engine = load_engine(&args.rules)?;
+fn run(args: RunArgs, log: LogFormat) -> Result<u8, Error> {
+    let config = Config::find(args.config.as_deref())?;
+    let rules = args
+        .rules
+        .clone()
+        .or_else(|| config.rules.clone())
+        .unwrap_or_else(|| "rules".into());
+    let engine = load_engine(&rules)?;
+    let date = args.date.as_deref().map(Day::parse).transpose()?;
+    // A flag beats the config: `--out DIR` is a plain run even when the config has out_root.
+    let out_root = match &args.out {
+        Some(_) => None,
+        None => args.out_root.clone().or_else(|| config.out_root.clone()),
+    };
+    if date.is_some() && out_root.is_none() {
+        return Err(Error::usage_message(
+            "--date needs --out-root ROOT (or out_root in callqa.toml)",
+        ));
+    }
+    let from_config = args.inputs.is_empty();
+    let glob_date = date.unwrap_or_else(Day::today);
+    let inputs = if from_config {
+        config.inputs_for(&glob_date.to_string())?.ok_or_else(|| {
+            Error::usage_message(
+                "no input files: give INPUT… or `inputs` in callqa.toml (see `callqa init`)",
+            )
+        })?
+    } else {
+        args.inputs.clone()
+    };
+    let max_record_bytes = args
+        .max_record_bytes
+        .or(config.max_record_bytes)
+        .unwrap_or(pipeline::DEFAULT_MAX_RECORD_BYTES);
     let options = RunOptions {
-        inputs: args.inputs,
-        out_dir: args.out,
-        threads: args.threads,
-        max_record_bytes: args.max_record_bytes,
-        max_turns: args.max_turns,
-        sort_budget: args.sort_budget,
+        inputs,
+        out_dir: args.out.clone().unwrap_or_default(),
+        threads: args.threads.or(config.threads).unwrap_or(0),
+        max_record_bytes,
+        max_turns: args
+            .max_turns
+            .or(config.max_turns)
+            .unwrap_or(pipeline::DEFAULT_MAX_TURNS),
+        sort_budget: args
+            .sort_budget
+            .or(config.sort_budget)
+            .unwrap_or(callqa::output::DEFAULT_SORT_BUDGET),
         force: args.force,
         overrides: match &args.overrides {
             Some(path) => Some(std::sync::Arc::new(callqa::overrides::Overrides::load(
@@ -257,30 +369,272 @@ fn run(args: RunArgs) -> Result<u8, Error> {
             None => None,
         },
     };
-    let progress = Bar::new(!args.quiet && std::io::stderr().is_terminal());
-    let summary = pipeline::run(&engine, &options, &progress)?;
-    if let Some(o) = &summary.manifest.overrides {
-        print_overrides(o, args.quiet);
+    let progress =
+        Bar::new(!args.quiet && log == LogFormat::Text && std::io::stderr().is_terminal());
+    let Some(root) = out_root else {
+        if args.out.is_none() {
+            return Err(Error::usage_message(
+                "give --out DIR, or --out-root ROOT (or out_root in callqa.toml) for date partitions",
+            ));
+        }
+        let summary = pipeline::run(&engine, &options, &progress)?;
+        report_run(&summary, None, args.quiet, log);
+        return Ok(exit::OK);
+    };
+    // The date picks the inputs when they come from a dated glob; otherwise the calls say it.
+    let date = match date {
+        Some(date) => date,
+        None if from_config && config.inputs_are_dated() => glob_date,
+        None => {
+            nightly::date_of_calls(&options.inputs, max_record_bytes)?.unwrap_or_else(Day::today)
+        }
+    };
+    let summary = nightly::run_partition(&engine, &root, date, options, &progress)?;
+    report_run(&summary.run, Some(&summary), args.quiet, log);
+    Ok(if summary.run.manifest.counts.rejected > 0 {
+        exit::SUCCESS_WITH_REJECTS
+    } else {
+        exit::OK
+    })
+}
+
+/// The closing summary of a run, as text (unless `quiet`) or one JSON event.
+fn report_run(
+    summary: &pipeline::RunSummary,
+    partition: Option<&nightly::PartitionSummary>,
+    quiet: bool,
+    log: LogFormat,
+) {
+    let c = summary.manifest.counts;
+    let text = format!(
+        "scored {} calls of {} agents ({} findings); rejected {} records ({} duplicates) → {}",
+        c.scored,
+        c.agents,
+        c.findings,
+        c.rejected,
+        c.duplicates,
+        summary.out_dir.display()
+    );
+    if log == LogFormat::Json {
+        let mut fields = serde_json::json!({
+            "out": summary.out_dir.display().to_string(),
+            "counts": c,
+            "status": summary.manifest.status,
+        });
+        if let Some(o) = &summary.manifest.overrides {
+            fields["overrides"] = serde_json::to_value(o).unwrap_or_default();
+        }
+        if let Some(p) = partition {
+            fields["date"] = p.date.to_string().into();
+            fields["agents_daily"] = p.agents_daily.display().to_string().into();
+            fields["agents_daily_rows"] = p.daily_rows.into();
+        }
+        log_json("info", "run_finished", &text, fields);
+        return;
     }
-    if !args.quiet {
-        let c = summary.manifest.counts;
+    if let Some(o) = &summary.manifest.overrides {
+        print_overrides(o, quiet);
+    }
+    if quiet {
+        return;
+    }
+    eprintln!("callqa: {text}");
+    if let Some(p) = partition {
         eprintln!(
-            "callqa: scored {} calls of {} agents ({} findings); rejected {} records ({} duplicates) → {}",
-            c.scored,
-            c.agents,
-            c.findings,
-            c.rejected,
-            c.duplicates,
-            summary.out_dir.display()
+            "callqa: partition date={}; {} rebuilt ({} agent-days)",
+            p.date,
+            p.agents_daily.display(),
+            p.daily_rows
         );
-        if c.rejected > 0 {
-            eprintln!(
-                "callqa: see {} for the rejected records and why",
-                summary.out_dir.join("rejects.jsonl").display()
+    }
+    if c.rejected > 0 {
+        eprintln!(
+            "callqa: see {} for the rejected records and why",
+            summary.out_dir.join("rejects.jsonl").display()
+        );
+    }
+}
+
+/// One log line for collectors: `{"ts", "level", "event", "message", …fields}`.
+fn log_json(level: &str, event: &str, message: &str, fields: serde_json::Value) {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let ts = chrono::DateTime::from_timestamp_millis(millis)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default();
+    let mut line =
+        serde_json::json!({"ts": ts, "level": level, "event": event, "message": message});
+    if let (Some(line), serde_json::Value::Object(fields)) = (line.as_object_mut(), fields) {
+        line.extend(fields);
+    }
+    eprintln!("{line}");
+}
+
+fn init(dir: &Path) -> Result<u8, Error> {
+    let files = callqa::init::init(dir)?;
+    let mut out = String::new();
+    for file in &files {
+        let _ = writeln!(out, "created {}", file.display());
+    }
+    let _ = writeln!(
+        out,
+        "\nnext:\n  cd {}\n  callqa rules test rules\n  callqa run --date 2026-11-21      # the sample night → out/date=2026-11-21/",
+        dir.display()
+    );
+    print_stdout(&out);
+    Ok(exit::OK)
+}
+
+fn rescore(args: RescoreArgs, log: LogFormat) -> Result<u8, Error> {
+    let (from, to) = (Day::parse(&args.from)?, Day::parse(&args.to)?);
+    if to < from {
+        return Err(Error::usage_message(format!(
+            "--to {to} is before --from {from}"
+        )));
+    }
+    let config = Config::find(args.config.as_deref())?;
+    let root = args
+        .out_root
+        .clone()
+        .or_else(|| config.out_root.clone())
+        .ok_or_else(|| Error::usage_message("give --out-root ROOT (or out_root in callqa.toml)"))?;
+    let rules = args
+        .rules
+        .clone()
+        .or_else(|| config.rules.clone())
+        .unwrap_or_else(|| "rules".into());
+    let engine = load_engine(&rules)?;
+    let mut days = vec![from];
+    while let Some(&last) = days.last()
+        && last < to
+    {
+        days.push(last.next());
+    }
+    let bar = DayBar::new(
+        days.len() as u64,
+        !args.quiet && log == LogFormat::Text && std::io::stderr().is_terminal(),
+    );
+    let mut changes: Vec<(Day, Option<DayChange>)> = Vec::new();
+    let mut rejected = 0;
+    for day in days {
+        bar.day(day);
+        let Some(inputs) = nightly::stored_inputs(&root, day, &config)? else {
+            changes.push((day, None));
+            bar.done();
+            continue;
+        };
+        let partition = nightly::partition_dir(&root, day);
+        let before = Snapshot::read(&partition)?;
+        let options = RunOptions {
+            inputs,
+            out_dir: partition.clone(),
+            threads: args.threads.or(config.threads).unwrap_or(0),
+            max_record_bytes: config
+                .max_record_bytes
+                .unwrap_or(pipeline::DEFAULT_MAX_RECORD_BYTES),
+            max_turns: config.max_turns.unwrap_or(pipeline::DEFAULT_MAX_TURNS),
+            sort_budget: config
+                .sort_budget
+                .unwrap_or(callqa::output::DEFAULT_SORT_BUDGET),
+            force: false,
+            overrides: None,
+        };
+        let summary = nightly::run_partition(&engine, &root, day, options, &pipeline::NoProgress)?;
+        rejected += summary.run.manifest.counts.rejected;
+        let change = nightly::rescore::compare(day, &before, &Snapshot::read(&partition)?);
+        if log == LogFormat::Json {
+            log_json(
+                "info",
+                "rescored_day",
+                &format!("re-scored {day}"),
+                day_change_json(&change),
+            );
+        }
+        changes.push((day, Some(change)));
+        bar.done();
+    }
+    bar.finish();
+    print_stdout(&rescore_summary(&rules, &changes));
+    Ok(if rejected > 0 {
+        exit::SUCCESS_WITH_REJECTS
+    } else {
+        exit::OK
+    })
+}
+
+fn day_change_json(change: &DayChange) -> serde_json::Value {
+    serde_json::json!({
+        "date": change.date.to_string(),
+        "calls": change.calls,
+        "score_changed": change.score_changed,
+        "calls_added": change.calls_added,
+        "calls_removed": change.calls_removed,
+        "mean_before": change.mean_before,
+        "mean_after": change.mean_after,
+        "rules": change.rules.iter().map(|(rule, c)| (rule.clone(), serde_json::json!({"added": c.added, "removed": c.removed}))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// Rules listed per day in the re-score summary (the JSON log has them all).
+const RESCORE_RULES_SHOWN: usize = 10;
+
+/// The table printed after a re-score: one line per day, then the rules whose findings moved.
+fn rescore_summary(rules: &Path, days: &[(Day, Option<DayChange>)]) -> String {
+    let mut out = format!(
+        "re-scored {} of {} days with {}\n{:<10}  {:>5}  {:>13}  {:>11}  {:>13}  {:>15}\n",
+        days.iter().filter(|(_, c)| c.is_some()).count(),
+        days.len(),
+        rules.display(),
+        "date",
+        "calls",
+        "score changed",
+        "calls +/−",
+        "findings +/−",
+        "mean score"
+    );
+    let mut moved = String::new();
+    for (day, change) in days {
+        let Some(c) = change else {
+            let _ = writeln!(
+                out,
+                "{:<10}  skipped: no stored inputs for this day",
+                day.to_string()
+            );
+            continue;
+        };
+        let added: u64 = c.rules.values().map(|r| r.added).sum();
+        let removed: u64 = c.rules.values().map(|r| r.removed).sum();
+        let _ = writeln!(
+            out,
+            "{:<10}  {:>5}  {:>13}  {:>11}  {:>13}  {:>15}",
+            day.to_string(),
+            c.calls,
+            c.score_changed,
+            format!("+{} −{}", c.calls_added, c.calls_removed),
+            format!("+{added} −{removed}"),
+            format!("{:.1} → {:.1}", c.mean_before, c.mean_after)
+        );
+        let mut by_size: Vec<_> = c.rules.iter().collect();
+        by_size.sort_by_key(|(rule, r)| (std::cmp::Reverse(r.added + r.removed), *rule));
+        for (rule, r) in by_size.iter().take(RESCORE_RULES_SHOWN) {
+            let _ = writeln!(moved, "  {day}  {rule:<14} +{} −{}", r.added, r.removed);
+        }
+        if by_size.len() > RESCORE_RULES_SHOWN {
+            let _ = writeln!(
+                moved,
+                "  {day}  … and {} more rules",
+                by_size.len() - RESCORE_RULES_SHOWN
             );
         }
     }
-    Ok(exit::OK)
+    if moved.is_empty() {
+        out.push_str("no findings changed\n");
+    } else {
+        out.push_str("findings changed per rule (most changed first):\n");
+        out.push_str(&moved);
+    }
+    out
 }
 
 /// What `--overrides` did; overrides for calls not in the run are always shown.
@@ -559,6 +913,42 @@ impl Progress for Bar {
     fn advance(&self, bytes_read: u64) {
         if let Some(bar) = &self.0 {
             bar.set_position(bytes_read);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Progress bar over the days of a re-score, drawn only on a terminal.
+struct DayBar(Option<indicatif::ProgressBar>);
+
+impl DayBar {
+    fn new(days: u64, visible: bool) -> DayBar {
+        DayBar(visible.then(|| {
+            let bar = indicatif::ProgressBar::new(days);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} days ({msg}, {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        }))
+    }
+
+    fn day(&self, day: Day) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(day.to_string());
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
         }
     }
 

@@ -90,8 +90,21 @@ enum Outcome {
     Scored(Box<ScoredCall>),
 }
 
+/// Builds an extra report section from the run's agents (the nightly trends).
+pub type ReportSection<'a> = &'a (dyn Fn(&BTreeMap<String, AgentStats>) -> String + Sync);
+
 /// Runs the whole pipeline and writes the output folder.
 pub fn run(engine: &Engine, options: &RunOptions, progress: &dyn Progress) -> Result<RunSummary> {
+    run_with_report_section(engine, options, progress, &|_| String::new())
+}
+
+/// [`run`], with `section` added to `report.html` after the agents table.
+pub fn run_with_report_section(
+    engine: &Engine,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    section: ReportSection<'_>,
+) -> Result<RunSummary> {
     let started = Instant::now();
     if options.inputs.is_empty() {
         return Err(Error::usage("no input files given"));
@@ -153,7 +166,7 @@ pub fn run(engine: &Engine, options: &RunOptions, progress: &dyn Progress) -> Re
         state.fold_batch(scored.take())
     })?;
     progress.finish();
-    state.finish(staging, started)
+    state.finish(staging, started, section)
 }
 
 fn read_all(readers: Vec<LineReader>, sender: mpsc::SyncSender<Message>) {
@@ -388,14 +401,19 @@ impl<'a> Fold<'a> {
         self.inputs.iter().map(|i| i.bytes).sum()
     }
 
-    fn finish(self, staging: output::Staging, started: Instant) -> Result<RunSummary> {
+    fn finish(
+        self,
+        staging: output::Staging,
+        started: Instant,
+        section: ReportSection<'_>,
+    ) -> Result<RunSummary> {
         let Fold {
             engine,
             options,
             rejects,
             calls,
             agents,
-            report,
+            mut report,
             ranking,
             inputs,
             mut counts,
@@ -406,6 +424,7 @@ impl<'a> Fold<'a> {
         rejects.finish()?;
         counts.agents = agents.len() as u64;
         staging.write_tables(engine, calls, ranking.finish(), &agents)?;
+        report.add_section(section(&agents));
         staging.write_report(&report.render(engine, &counts, &agents))?;
         let incomplete: Vec<String> = inputs
             .iter()

@@ -46,6 +46,8 @@ pub struct ReportBuilder {
     histogram: [u64; 11],
     rule_violations: BTreeMap<usize, u64>,
     queue: Vec<QueueCall>,
+    /// Extra sections (the nightly trends), shown after the agents table.
+    sections: String,
 }
 
 impl ReportBuilder {
@@ -77,6 +79,11 @@ impl ReportBuilder {
         self.queue.truncate(QUEUE_SIZE);
     }
 
+    /// Adds an HTML section (already escaped) shown after the agents table.
+    pub fn add_section(&mut self, html: String) {
+        self.sections.push_str(&html);
+    }
+
     /// The whole page.
     pub fn render(
         mut self,
@@ -99,6 +106,7 @@ impl ReportBuilder {
         summary(&mut page, counts, agents);
         histogram(&mut page, &self.histogram);
         agents_table(&mut page, engine, agents);
+        page.push_str(&self.sections);
         top_rules(&mut page, engine, &self.rule_violations);
         queue(&mut page, engine, &self.queue);
         page.push_str(TAIL);
@@ -345,6 +353,9 @@ summary{cursor:pointer}.fail{color:#fff;background:#cf222e;border-radius:3px;pad
 ol.findings li.bad{color:#82071e}ol.findings li.good{color:#116329}
 .transcript p{margin:.25rem 0;line-height:1.5}.who{display:inline-block;min-width:5.5rem;color:#57606a;font-size:.8rem}
 p.customer{padding-left:1.5rem}mark{background:#ffd33d;border-radius:2px}
+.movers{display:flex;gap:3rem}.movers h3{font-size:.95rem;margin:.5rem 0 .2rem}table.trends td{vertical-align:middle}
+svg.spark polyline{fill:none;stroke:#4a7bd0;stroke-width:1.5}svg.spark .grid{stroke:#d8dee4;stroke-dasharray:3 3}
+svg.spark circle.day{fill:#4a7bd0}svg.spark circle.today{fill:#cf222e}
 </style></head><body>
 "#;
 

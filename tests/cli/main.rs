@@ -4,6 +4,7 @@
 mod errors;
 mod eval;
 mod fixtures;
+mod nightly;
 mod reliability;
 mod report;
 mod rules;
