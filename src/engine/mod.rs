@@ -10,6 +10,7 @@ mod compile;
 mod conditions;
 mod filters;
 mod forbid;
+mod fuzzy;
 mod matcher;
 mod require;
 mod response;
@@ -61,6 +62,8 @@ pub struct Scratch {
     turns: Vec<NormText>,
     hits: Vec<Hit>,
     offsets: Vec<usize>,
+    /// A turn projected to pinyin, for fuzzy rules.
+    projected: fuzzy::Projected,
 }
 
 /// The compiled, read-only form of a [`RulePack`].
@@ -144,7 +147,7 @@ fn is_timed(turns: &[Turn]) -> bool {
 impl Engine {
     /// Compiles `pack`; fails (naming file, line and rule) if a phrase normalizes to nothing.
     pub fn new(pack: RulePack) -> Result<Engine> {
-        let normalizer = Normalizer::new();
+        let normalizer = Normalizer::with_options(pack.normalize_options());
         let normalize = |s: &str| normalizer.normalize(s);
         let (leaves, rules) = compile::compile(&pack, &normalize);
         let matcher = matcher::Matcher::new(&pack, &leaves, &normalize)?;
@@ -221,8 +224,13 @@ impl Engine {
                 let spec = &self.leaves[leaf];
                 spec.speaker.includes(turn.speaker) && rule_applies(spec.rule)
             };
-            self.matcher
-                .scan(i as u32, norm.as_str(), &leaf_applies, &mut scratch.hits);
+            self.matcher.scan(
+                i as u32,
+                norm.as_str(),
+                &leaf_applies,
+                &mut scratch.hits,
+                &mut scratch.projected,
+            );
         }
         matcher::cancel_excluded(&mut scratch.hits);
         let mut view = CallView {
@@ -448,3 +456,6 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod asr_tests;
