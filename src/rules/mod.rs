@@ -45,7 +45,7 @@ pub const SCORECARD_FILE: &str = "scorecard.toml";
 pub const NORMALIZE_FILE: &str = "normalize.toml";
 
 /// Negators used by `negation = true`, Chinese and English.
-pub const DEFAULT_NEGATORS: [&str; 27] = [
+pub const DEFAULT_NEGATORS: [&str; 29] = [
     "不",
     "没",
     "没有",
@@ -57,6 +57,9 @@ pub const DEFAULT_NEGATORS: [&str; 27] = [
     "不是",
     "并非",
     "不太",
+    // Cantonese 唔 (不) and 冇 (没有)
+    "唔",
+    "冇",
     "not",
     "never",
     "no",
