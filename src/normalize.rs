@@ -145,6 +145,28 @@ impl Normalizer {
 
     /// Normalizes `src` into `out` (reusing its buffers).
     pub fn normalize_into(&self, src: &str, out: &mut NormText) {
+        self.normalize_chars(src, out);
+        if !self.disfluency.is_off() && self.disfluency.may_apply(&out.text) {
+            out.edit_units(|units| self.disfluency.apply(units));
+        }
+    }
+
+    /// Keeps what rule phrases spell out from the disfluency pass: a filler inside a phrase
+    /// ("那个谁") and a doubled character ("哼哼"), wherever the phrase occurs in a turn.
+    pub fn protect_phrases<'a>(&mut self, phrases: impl IntoIterator<Item = &'a str>) {
+        let mut out = NormText::default();
+        let forms: Vec<String> = phrases
+            .into_iter()
+            .map(|p| {
+                self.normalize_chars(p, &mut out);
+                out.text.clone()
+            })
+            .collect();
+        self.disfluency.protect(&forms);
+    }
+
+    /// Steps 1–5: the character-level steps.
+    fn normalize_chars(&self, src: &str, out: &mut NormText) {
         out.clear();
         let mut chars = src.char_indices().peekable();
         while let Some((start, c)) = chars.next() {
@@ -178,9 +200,6 @@ impl Normalizer {
             }
         }
         out.trim_end();
-        if !self.disfluency.is_off() && self.disfluency.may_apply(&out.text) {
-            out.edit_units(|units| self.disfluency.apply(units));
-        }
     }
 
     /// Normalizes a whole string (for rule phrases and examples).
@@ -381,6 +400,16 @@ mod tests {
             assert_eq!(n.normalize(input), want, "input {input:?}");
             assert_eq!(n.normalize(want), want, "idempotent on {want:?}");
         }
+    }
+
+    #[test]
+    fn phrases_keep_their_fillers_and_doubled_characters() {
+        let mut n = Normalizer::new();
+        assert_eq!(n.normalize("那个谁，哼哼"), "谁,哼");
+        n.protect_phrases(["那个谁", "哼哼"]);
+        assert_eq!(n.normalize("那个谁，哼哼哼"), "那个谁,哼哼");
+        assert_eq!(n.normalize("那个问题，那个谁"), "问题,那个谁");
+        assert_eq!(n.normalize("那个谁"), "那个谁");
     }
 
     #[test]

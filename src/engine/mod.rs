@@ -147,7 +147,8 @@ fn is_timed(turns: &[Turn]) -> bool {
 impl Engine {
     /// Compiles `pack`; fails (naming file, line and rule) if a phrase normalizes to nothing.
     pub fn new(pack: RulePack) -> Result<Engine> {
-        let normalizer = Normalizer::with_options(pack.normalize_options());
+        let mut normalizer = Normalizer::with_options(pack.normalize_options());
+        normalizer.protect_phrases(pack_phrases(&pack).iter().map(String::as_str));
         let normalize = |s: &str| normalizer.normalize(s);
         let (leaves, rules) = compile::compile(&pack, &normalize);
         let matcher = matcher::Matcher::new(&pack, &leaves, &normalize)?;
@@ -385,6 +386,21 @@ impl Engine {
             self.evaluate_rules(call, &mut Scratch::default(), Some(rule));
         (detected && !self.pack.rules()[rule].kind.is_violation_only()).then_some(evidence)
     }
+}
+
+/// Every phrase, exclusion and `near` phrase of the pack (what disfluency handling must keep).
+fn pack_phrases(pack: &RulePack) -> Vec<String> {
+    let mut phrases = Vec::new();
+    for rule in pack.rules() {
+        for condition in rule.conditions() {
+            for leaf in condition.leaves() {
+                phrases.extend(leaf.phrases.iter().cloned());
+                phrases.extend(leaf.exclude.iter().cloned());
+                phrases.extend(leaf.near.iter().flat_map(|n| n.phrases.iter().cloned()));
+            }
+        }
+    }
+    phrases
 }
 
 /// Most findings one rule lists for one call; a pathological turn (a phrase repeated a million

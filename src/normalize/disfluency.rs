@@ -23,7 +23,7 @@ const REDUPLICATED_WORDS: &[&str] = &[
     "谢谢", "看看", "刚刚", "常常", "慢慢", "稍稍", "往往", "渐渐", "仅仅", "偏偏", "明明", "好好",
     "多多", "天天", "人人", "个个", "试试", "等等", "问问", "查查", "想想", "说说", "妈妈", "爸爸",
     "哥哥", "姐姐", "弟弟", "妹妹", "奶奶", "爷爷", "叔叔", "宝宝", "哈哈", "呵呵", "嘿嘿", "星星",
-    "默默", "悄悄", "早早", "轻轻", "久久", "时时", "处处", "宝贝",
+    "默默", "悄悄", "早早", "轻轻", "久久", "时时", "处处", "喂喂",
 ];
 
 /// The options of the disfluency pass; users set them in `normalize.toml` of the rule pack.
@@ -76,6 +76,12 @@ pub(super) struct Disfluency {
     fillers: Vec<Vec<char>>,
     collapse_repeats: bool,
     join_cjk_spaces: bool,
+    /// Rule phrases that contain a filler ("那个谁"): a filler inside one of their occurrences
+    /// is a word, not a filler, and stays.
+    protected: Vec<Vec<char>>,
+    /// Characters whose doubling is a word: [`REDUPLICATED_WORDS`] and doubled characters in
+    /// rule phrases.
+    doubled: std::collections::HashSet<char>,
 }
 
 impl Disfluency {
@@ -93,7 +99,46 @@ impl Disfluency {
             fillers,
             collapse_repeats: options.collapse_repeats,
             join_cjk_spaces: options.join_cjk_spaces,
+            protected: Vec::new(),
+            doubled: REDUPLICATED_WORDS
+                .iter()
+                .filter_map(|w| w.chars().next())
+                .collect(),
         }
+    }
+
+    /// Keeps fillers and doubled characters that rule phrases spell out (`phrases` in the form
+    /// of the character steps, before this pass).
+    pub(super) fn protect(&mut self, phrases: &[String]) {
+        for phrase in phrases {
+            let chars: Vec<char> = phrase.chars().collect();
+            let has_filler = self
+                .fillers
+                .iter()
+                .any(|f| chars.windows(f.len()).any(|w| w == f.as_slice()));
+            if has_filler && !self.fillers.contains(&chars) && !self.protected.contains(&chars) {
+                self.protected.push(chars.clone());
+            }
+            for pair in chars.windows(2) {
+                if pair[0] == pair[1] && is_unified_ideograph(pair[0]) {
+                    self.doubled.insert(pair[0]);
+                }
+            }
+        }
+    }
+
+    /// Whether the filler at `units[at..at + len]` lies inside a protected phrase there.
+    fn in_protected(&self, units: &[Unit], at: usize, len: usize) -> bool {
+        self.protected.iter().any(|p| {
+            let earliest = (at + len).saturating_sub(p.len());
+            (earliest..=at).any(|start| {
+                start + p.len() <= units.len()
+                    && units[start..start + p.len()]
+                        .iter()
+                        .zip(p)
+                        .all(|(u, c)| u.c == *c)
+            })
+        })
     }
 
     pub(super) fn is_off(&self) -> bool {
@@ -118,7 +163,7 @@ impl Disfluency {
             self.remove_fillers(units);
             self.remove_spaces(units);
             if self.collapse_repeats {
-                collapse_repeats(units);
+                collapse_repeats(units, &self.doubled);
             }
             if units.len() == before {
                 break;
@@ -140,6 +185,7 @@ impl Disfluency {
                         .zip(f.iter())
                         .all(|(u, c)| u.c == *c)
                     && safe_to_delete_before(units.get(i + f.len()))
+                    && !self.in_protected(units, i, f.len())
             });
             match found {
                 Some(f) => {
@@ -176,7 +222,7 @@ impl Disfluency {
 /// Collapses stutter: a run of one character to one (to two for a reduplicated word such as
 /// "谢谢"). A word said twice ("我们我们") is left alone: a phrase repeated on purpose must
 /// count each time, and the second copy still matches.
-fn collapse_repeats(units: &mut Vec<Unit>) {
+fn collapse_repeats(units: &mut Vec<Unit>, doubled: &std::collections::HashSet<char>) {
     let mut keep = vec![true; units.len()];
     let stutters = |c: char| is_unified_ideograph(c) && !NUMERALS.contains(c);
     let mut i = 0;
@@ -184,12 +230,7 @@ fn collapse_repeats(units: &mut Vec<Unit>) {
         let c = units[i].c;
         let run = units[i..].iter().take_while(|u| u.c == c).count();
         if run >= 2 && stutters(c) && safe_to_delete_before(units.get(i + run)) {
-            let doubled: String = [c, c].iter().collect();
-            let kept = if REDUPLICATED_WORDS.contains(&doubled.as_str()) {
-                2
-            } else {
-                1
-            };
+            let kept = if doubled.contains(&c) { 2 } else { 1 };
             // Keep the last ones: they sit next to what follows, as the speaker meant it.
             keep[i..i + run - kept].iter_mut().for_each(|k| *k = false);
         }
