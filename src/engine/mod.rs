@@ -54,6 +54,27 @@ pub struct Evaluation {
     /// The customer's anger, 0..=1, and the lexicon terms that drove it (see `emotion`).
     pub customer_anger: f64,
     pub anger_terms: Vec<String>,
+    /// Turns that mix Chinese with English words ("OK", "APP", "refund").
+    pub mixed_turns: u32,
+    /// Those English words, distinct and sorted (at most [`MAX_MIXED_WORDS`]).
+    pub mixed_words: Vec<String>,
+}
+
+/// Most distinct English words of mixed turns listed for one call.
+pub const MAX_MIXED_WORDS: usize = 20;
+
+/// How many turns mix Chinese with English words, and those words.
+fn mixed_language(turns: &[NormText]) -> (u32, Vec<String>) {
+    let mut count = 0;
+    let mut words = std::collections::BTreeSet::new();
+    for turn in turns {
+        let found = lang::mixed_words(turn.as_str());
+        if !found.is_empty() {
+            count += 1;
+            words.extend(found.into_iter().map(str::to_string));
+        }
+    }
+    (count, words.into_iter().take(MAX_MIXED_WORDS).collect())
 }
 
 /// Buffers reused from call to call by one worker.
@@ -280,12 +301,15 @@ impl Engine {
             .filter(|(t, _)| t.speaker == crate::input::Speaker::Customer)
             .map(|(_, norm)| norm.as_str());
         let (customer_anger, anger_terms) = self.emotion.score(customer_turns);
+        let (mixed_turns, mixed_words) = mixed_language(turns);
         let evaluation = Evaluation {
             language,
             timed,
             findings,
             customer_anger,
             anger_terms,
+            mixed_turns,
+            mixed_words,
         };
         (evaluation, detected, evidence)
     }

@@ -81,3 +81,48 @@ fn noisy_twins_are_really_noisy() {
         assert!(noisy.contains(marker), "no {marker} in the noisy twins");
     }
 }
+
+#[test]
+fn fuzzy_rules_do_not_fire_on_near_homophones() {
+    // Precision guard: other syllables (马山 shān, 宝珍 zhēn, 包装), other words that share a
+    // prefix (马上为您, 保证金) and negated promises must not hit the pack's fuzzy rules.
+    let out = tempfile::tempdir().unwrap();
+    run_into(
+        out.path(),
+        &[root().join("fixtures/asr/fuzzy_negative.jsonl")],
+        1,
+    );
+    let found = findings_by_call(out.path());
+    let scores = scores_by_call(out.path());
+    assert_eq!(scores.len(), 5, "every negative call is scored");
+    for (call, rules) in &found {
+        for fuzzy_rule in ["OP-ZH-001", "OP-ZH-002"] {
+            assert!(
+                !rules.iter().any(|r| r == fuzzy_rule),
+                "{call}: {fuzzy_rule} fired: {rules:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn mixed_language_turns_are_counted_per_call() {
+    let out = tempfile::tempdir().unwrap();
+    run_into(out.path(), &[root().join("fixtures/asr/mixed.jsonl")], 1);
+    let mut got = BTreeMap::new();
+    for batch in read_table(&out.path().join("calls.parquet")) {
+        let calls = column::<StringArray>(&batch, "call_id");
+        let mixed = column::<Int32Array>(&batch, "mixed_turns");
+        let words = column::<arrow_array::ListArray>(&batch, "mixed_words");
+        for i in 0..batch.num_rows() {
+            let list = words.value(i);
+            let list = list.as_any().downcast_ref::<StringArray>().unwrap();
+            let words: Vec<String> = (0..list.len()).map(|j| list.value(j).to_string()).collect();
+            got.insert(calls.value(i).to_string(), (mixed.value(i), words));
+        }
+    }
+    let want = |n: i32, words: &[&str]| (n, words.iter().map(|w| w.to_string()).collect());
+    assert_eq!(got["mix-001"], want(2, &["app", "ok", "refund"]));
+    assert_eq!(got["mix-002"], want(0, &[]));
+    assert_eq!(got["mix-003"], want(0, &[]));
+}
