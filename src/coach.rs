@@ -46,9 +46,16 @@ pub fn examples(out: &Path, rule_id: &str, good: bool, limit: usize) -> Result<V
             batch.column::<StringArray>("suggestion")?,
         );
         let turns = batch.column::<Int32Array>("turn_index")?;
+        // A finding a reviewer overturned (run --overrides) is no example of the rule.
+        let overridden = batch.optional_column::<StringArray>("overridden")?;
+        let overturned = |i: usize| {
+            overridden
+                .as_ref()
+                .is_some_and(|o| o.is_valid(i) && o.value(i) == "overturned")
+        };
         let text = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
         for i in 0..calls.len() {
-            if rules.value(i) != rule_id || (kinds.value(i) == "reward") != good {
+            if rules.value(i) != rule_id || (kinds.value(i) == "reward") != good || overturned(i) {
                 continue;
             }
             found.push(Example {

@@ -74,6 +74,38 @@ enum Command {
         #[arg(long, default_value = "md")]
         format: String,
     },
+    /// A finished run measured against human labels: precision, recall, F1, the errors.
+    Eval {
+        /// Labels, CSV or JSONL (call_id, rule_id or category, verdict, reviewer, note).
+        #[arg(long)]
+        labels: PathBuf,
+        /// The run's output folder; eval.parquet and eval_errors.parquet are written into it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Rule pack to check rule ids and categories against, instead of the run's own.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Exit 1 when a category's precision is below this.
+        #[arg(long)]
+        min_precision: Option<f64>,
+        /// Exit 1 when a category's recall is below this.
+        #[arg(long)]
+        min_recall: Option<f64>,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Most false positives and negatives printed in the table (all are in the files).
+        #[arg(long, default_value_t = 50)]
+        max_errors: usize,
+    },
+    /// What changed between two finished runs: scores, findings per rule, agent ranks.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
     /// The calls of a finished run to review first, with the reasons.
     Queue {
         /// The run's output folder.
@@ -111,6 +143,9 @@ struct RunArgs {
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
+    /// Reviewers' overrides (CSV or JSONL: call_id, rule_id, verdict, reviewer, reason).
+    #[arg(long)]
+    overrides: Option<PathBuf>,
     /// Input files.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -147,6 +182,25 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Queue { out, top } => queue(&out, top),
+        Command::Eval {
+            labels,
+            out,
+            rules,
+            min_precision,
+            min_recall,
+            json,
+            max_errors,
+        } => eval(
+            &labels,
+            &out,
+            rules.as_deref(),
+            callqa::eval::Thresholds {
+                min_precision,
+                min_recall,
+            },
+            if json { None } else { Some(max_errors) },
+        ),
+        Command::Diff { old, new, json } => diff(&old, &new, json),
         Command::Show {
             call_id,
             out,
@@ -195,9 +249,19 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         max_turns: args.max_turns,
         sort_budget: args.sort_budget,
         force: args.force,
+        overrides: match &args.overrides {
+            Some(path) => Some(std::sync::Arc::new(callqa::overrides::Overrides::load(
+                path,
+                engine.pack(),
+            )?)),
+            None => None,
+        },
     };
     let progress = Bar::new(!args.quiet && std::io::stderr().is_terminal());
     let summary = pipeline::run(&engine, &options, &progress)?;
+    if let Some(o) = &summary.manifest.overrides {
+        print_overrides(o, args.quiet);
+    }
     if !args.quiet {
         let c = summary.manifest.counts;
         eprintln!(
@@ -217,6 +281,22 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         }
     }
     Ok(exit::OK)
+}
+
+/// What `--overrides` did; overrides for calls not in the run are always shown.
+fn print_overrides(o: &callqa::overrides::OverridesSummary, quiet: bool) {
+    if !quiet {
+        eprintln!(
+            "callqa: {} overrides from {}: {} for calls of this run ({} findings overturned, {} added)",
+            o.overrides, o.file, o.matched, o.overturned_findings, o.added_findings
+        );
+    }
+    for u in &o.unmatched {
+        eprintln!(
+            "callqa: warning: {}:{}: call {} is not in this run; override of {} ({}) not applied (listed in manifest.json)",
+            o.file, u.line, u.call_id, u.rule_id, u.verdict
+        );
+    }
 }
 
 fn rules_check(dir: PathBuf) -> Result<u8, Error> {
@@ -322,39 +402,13 @@ fn rules_test(dir: PathBuf) -> Result<u8, Error> {
     })
 }
 
-/// The inputs and rule pack a finished run used, from its manifest.
-fn run_sources(out: &Path) -> Result<(Vec<PathBuf>, PathBuf), Error> {
-    let path = out.join("manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::usage_message(format!(
-            "cannot read {}: {e} (is {} a finished callqa run?)",
-            path.display(),
-            out.display()
-        ))
-    })?;
-    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Error::usage_message(format!("{}: not a callqa manifest: {e}", path.display()))
-    })?;
-    let inputs = manifest["inputs"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|i| i["path"].as_str())
-                .map(PathBuf::from)
-                .collect()
-        })
-        .unwrap_or_default();
-    let rules = PathBuf::from(manifest["rule_pack"]["dir"].as_str().unwrap_or("rules"));
-    Ok((inputs, rules))
-}
-
 fn show(
     call_id: &str,
     out: &Path,
     inputs: Vec<PathBuf>,
     rules: Option<PathBuf>,
 ) -> Result<u8, Error> {
-    let (run_inputs, run_rules) = run_sources(out)?;
+    let (run_inputs, run_rules) = callqa::output::read::run_sources(out)?;
     let inputs = if inputs.is_empty() {
         run_inputs
     } else {
@@ -379,7 +433,7 @@ fn show(
 }
 
 fn coach(out: &Path, rule: &str, good: bool, limit: usize, format: &str) -> Result<u8, Error> {
-    let (inputs, rules) = run_sources(out)?;
+    let (inputs, rules) = callqa::output::read::run_sources(out)?;
     let engine = load_engine(&rules)?;
     let reward = engine
         .pack()
@@ -412,6 +466,39 @@ fn coach(out: &Path, rule: &str, good: bool, limit: usize, format: &str) -> Resu
         );
     }
     print_stdout(&text);
+    Ok(exit::OK)
+}
+
+fn eval(
+    labels: &Path,
+    out: &Path,
+    rules: Option<&Path>,
+    thresholds: callqa::eval::Thresholds,
+    table_errors: Option<usize>,
+) -> Result<u8, Error> {
+    let report = callqa::eval::evaluate(out, labels, rules, thresholds)?;
+    callqa::eval::write(out, &report)?;
+    for warning in &report.warnings {
+        eprintln!("callqa: warning: {warning}");
+    }
+    match table_errors {
+        Some(max_errors) => print_stdout(&callqa::eval::render(&report, max_errors)),
+        None => print_stdout(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")),
+    }
+    Ok(if report.below_threshold.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}
+
+fn diff(old: &Path, new: &Path, json: bool) -> Result<u8, Error> {
+    let d = callqa::diff::diff(old, new)?;
+    if json {
+        print_stdout(&(serde_json::to_string_pretty(&d).unwrap_or_default() + "\n"));
+    } else {
+        print_stdout(&callqa::diff::render(&d));
+    }
     Ok(exit::OK)
 }
 

@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub sort_budget: usize,
     /// Replace `out_dir` even if it holds files that are not a callqa run.
     pub force: bool,
+    /// Reviewers' overrides to apply (`--overrides`).
+    pub overrides: Option<std::sync::Arc<crate::overrides::Overrides>>,
 }
 
 /// Default for [`RunOptions::max_record_bytes`]: 16 MiB (a long call is well under 1 MiB).
@@ -209,12 +211,44 @@ fn process(engine: &Engine, options: &RunOptions, raw: &RawLine, scratch: &mut S
     match input::parse_record_limited(bytes, options.max_turns) {
         Err(reason) => Outcome::Rejected(reason),
         Ok(call) => {
-            let evaluation = engine.evaluate(&call, scratch);
-            let score = score::score_call(engine, &evaluation.findings);
-            let risk = queue::base_risk(engine, &score, &evaluation);
-            Outcome::Scored(Box::new(output::scored_call(call, evaluation, score, risk)))
+            let mut evaluation = engine.evaluate(&call, scratch);
+            let marks = options
+                .overrides
+                .as_ref()
+                .filter(|o| !o.for_call(&call.call_id).is_empty())
+                .map(|o| o.apply(&call.call_id, &mut evaluation.findings));
+            // Overturned findings are written but do not count in the score or the risk.
+            let counted = marks.as_ref().map(|marks| {
+                let mut counted = evaluation.clone();
+                counted.findings = counted_findings(&evaluation.findings, marks);
+                counted
+            });
+            let counted_ref = counted.as_ref().unwrap_or(&evaluation);
+            let score = score::score_call(engine, &counted_ref.findings);
+            let risk = queue::base_risk(engine, &score, counted_ref);
+            let mut scored = output::scored_call(call, evaluation, score, risk);
+            for (row, mark) in scored.findings.iter_mut().zip(marks.unwrap_or_default()) {
+                row.overridden = mark;
+            }
+            Outcome::Scored(Box::new(scored))
         }
     }
+}
+
+/// The findings that still count after the reviewers' marks (overturned ones are left out).
+fn counted_findings(
+    findings: &[crate::engine::Finding],
+    marks: &[Option<crate::overrides::OverrideMark>],
+) -> Vec<crate::engine::Finding> {
+    findings
+        .iter()
+        .zip(marks)
+        .filter(|(_, m)| {
+            m.as_ref()
+                .is_none_or(|m| m.status != crate::overrides::OverrideStatus::Overturned)
+        })
+        .map(|(f, _)| f.clone())
+        .collect()
 }
 
 /// The sequential, input-ordered half of the run.
@@ -229,6 +263,8 @@ struct Fold<'a> {
     ranking: Ranking,
     inputs: Vec<output::InputEntry>,
     counts: output::Counts,
+    /// Finding rows overturned and added by reviewers.
+    overridden: (u64, u64),
 }
 
 impl<'a> Fold<'a> {
@@ -249,6 +285,7 @@ impl<'a> Fold<'a> {
             ranking: Ranking::default(),
             inputs,
             counts: output::Counts::default(),
+            overridden: (0, 0),
         })
     }
 
@@ -314,6 +351,12 @@ impl<'a> Fold<'a> {
         self.inputs[file].records += 1;
         self.inputs[file].scored += 1;
         self.counts.findings += call.findings.len() as u64;
+        for mark in call.findings.iter().filter_map(|f| f.overridden.as_ref()) {
+            match mark.status {
+                crate::overrides::OverrideStatus::Overturned => self.overridden.0 += 1,
+                crate::overrides::OverrideStatus::Added => self.overridden.1 += 1,
+            }
+        }
         self.counts.violations += u64::from(call.score.violations);
         self.counts.rewards += u64::from(call.score.rewards);
         self.agents
@@ -322,7 +365,7 @@ impl<'a> Fold<'a> {
             .add(
                 self.engine,
                 &call.score,
-                call.findings.iter().map(|f| f.rule),
+                call.findings.iter().filter(|f| f.counts()).map(|f| f.rule),
             );
         self.ranking.add(
             &call.row.call_id,
@@ -356,6 +399,8 @@ impl<'a> Fold<'a> {
             ranking,
             inputs,
             mut counts,
+            seen,
+            overridden,
             ..
         } = self;
         rejects.finish()?;
@@ -366,7 +411,11 @@ impl<'a> Fold<'a> {
             .iter()
             .filter_map(|i| i.error.as_ref().map(|e| format!("{}: {e}", i.path)))
             .collect();
-        let manifest = Manifest::new(engine, inputs, counts, started, options.threads);
+        let mut manifest = Manifest::new(engine, inputs, counts, started, options.threads);
+        manifest.overrides = options
+            .overrides
+            .as_ref()
+            .map(|o| o.summary(|id| seen.contains_key(id), overridden.0, overridden.1));
         let out_dir = staging.publish(&manifest)?;
         if counts.read != counts.scored + counts.rejected {
             return Err(Error::incomplete(format!(

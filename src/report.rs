@@ -56,7 +56,7 @@ impl ReportBuilder {
         turns: Option<Vec<(Speaker, String)>>,
     ) {
         self.histogram[(call.score.score.clamp(0, 100) / 10) as usize] += 1;
-        for f in &call.findings {
+        for f in call.findings.iter().filter(|f| f.counts()) {
             if !engine.pack().rules()[f.rule].kind.is_reward() {
                 *self.rule_violations.entry(f.rule).or_default() += 1;
             }
@@ -233,7 +233,8 @@ fn queue(page: &mut String, engine: &Engine, queue: &[QueueCall]) {
             row.risk,
             escape(&row.risk_reasons.join("; "))
         );
-        for f in &q.call.findings {
+        // Findings a reviewer overturned (run --overrides) are left out of the report.
+        for f in q.call.findings.iter().filter(|f| f.counts()) {
             let rule = &engine.pack().rules()[f.rule];
             let place = f
                 .turn
@@ -263,7 +264,7 @@ fn queue(page: &mut String, engine: &Engine, queue: &[QueueCall]) {
                 .call
                 .findings
                 .iter()
-                .filter(|f| f.turn == Some(t as u32))
+                .filter(|f| f.turn == Some(t as u32) && f.counts())
                 .filter_map(|f| {
                     let (s, e) = (f.char_start? as usize, f.char_end? as usize);
                     let rule = &engine.pack().rules()[f.rule];

@@ -86,6 +86,9 @@ pub struct Manifest {
     pub counts: Counts,
     pub outputs: Vec<OutputEntry>,
     pub timing: Timing,
+    /// What `--overrides` did, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<crate::overrides::OverridesSummary>,
 }
 
 impl Manifest {
@@ -132,6 +135,7 @@ impl Manifest {
                     threads
                 },
             },
+            overrides: None,
         }
     }
 

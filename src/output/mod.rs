@@ -76,6 +76,17 @@ pub struct FindingRow {
     pub context_start: Option<u32>,
     pub context_end: Option<u32>,
     pub detail: Option<String>,
+    /// A reviewer's override of this finding (`--overrides`), if any.
+    pub overridden: Option<crate::overrides::OverrideMark>,
+}
+
+impl FindingRow {
+    /// Whether the finding counts in scores: not overturned by a reviewer.
+    pub fn counts(&self) -> bool {
+        self.overridden
+            .as_ref()
+            .is_none_or(|m| m.status != crate::overrides::OverrideStatus::Overturned)
+    }
 }
 
 /// Turns longer than this are cut to an excerpt around the match in `turn_text`.
@@ -142,6 +153,7 @@ fn finding_row(call: &Call, f: &Finding) -> FindingRow {
         context_end: context.as_ref().and_then(|c| c.1).map(|s| s.1),
         context: context.map(|c| c.0),
         detail: f.detail.clone(),
+        overridden: None,
     }
 }
 

@@ -178,6 +178,9 @@ fn findings_schema() -> Schema {
         Field::new("points", DataType::Int32, false),
         utf8("message", false),
         utf8("suggestion", true),
+        utf8("overridden", true),
+        utf8("override_reviewer", true),
+        utf8("override_reason", true),
     ])
 }
 
@@ -222,6 +225,21 @@ fn findings_columns(engine: &Engine, calls: &[ScoredCall]) -> Vec<ArrayRef> {
             int32s(chunk, |r| Some(signed_points(rule(r)))),
             strings(chunk, |r| Some(&rule(r).message)),
             strings(chunk, |r| rule(r).suggestion.as_deref()),
+            strings(chunk, |r| {
+                r.finding.overridden.as_ref().map(|m| m.status.as_str())
+            }),
+            strings(chunk, |r| {
+                r.finding
+                    .overridden
+                    .as_ref()
+                    .and_then(|m| m.reviewer.as_deref())
+            }),
+            strings(chunk, |r| {
+                r.finding
+                    .overridden
+                    .as_ref()
+                    .and_then(|m| m.reason.as_deref())
+            }),
         ]
     }
 }

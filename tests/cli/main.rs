@@ -3,6 +3,7 @@
 
 mod asr;
 mod errors;
+mod eval;
 mod fixtures;
 mod reliability;
 mod report;
