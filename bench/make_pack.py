@@ -8,6 +8,9 @@ category `bench_extra` (Chinese and English; 4 literal phrases and 1 regex each)
 pack has at least 300 literal phrases and 30 regexes — the size of a real production pack.
 Every extra rule has examples.match / examples.no_match that pass `callqa rules test OUT`.
 
+With --fuzzy, every Chinese forbid/require/reward rule with phrases also gets
+`fuzzy = "pinyin"` (homophone matching), for measuring what fuzzy matching costs.
+
 OUT/phrases.txt (beside the .toml files, ignored by callqa, which reads only *.toml) lists every
 literal phrase and exclusion of the pack (nested conditions included), NFKC-normalized and lowercased, one per line, for
 `rg --count-matches -F -f OUT/phrases.txt FILE`. Standard library only.
@@ -160,10 +163,30 @@ def extra_toml() -> str:
     return "\n".join(out)
 
 
+FUZZY_KINDS = {"forbid", "require", "reward"}
+
+
+def with_fuzzy(text: str) -> tuple[str, int]:
+    """Adds fuzzy = "pinyin" to each Chinese rule of FUZZY_KINDS with phrases; returns the new
+    text and how many rules it changed."""
+    blocks = re.split(r"(?m)^(?=\[\[rule\]\])", text)
+    changed = 0
+    for i, block in enumerate(blocks):
+        if not block.startswith("[[rule]]"):
+            continue
+        rule = tomllib.loads(block)["rule"][0]
+        if (rule.get("kind") in FUZZY_KINDS and rule.get("lang") == "zh"
+                and rule.get("phrases") and "fuzzy" not in rule):
+            blocks[i] = re.sub(r'(?m)^(kind = .*)$', r'\1\nfuzzy = "pinyin"', block, count=1)
+            changed += 1
+    return "".join(blocks), changed
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--rules", type=Path, default=DEFAULT_RULES)
+    ap.add_argument("--fuzzy", action="store_true", help='add fuzzy = "pinyin" to Chinese phrase rules')
     args = ap.parse_args()
 
     sources = sorted(args.rules.glob("*.toml"))
@@ -175,6 +198,13 @@ def main() -> None:
     for src in sources:
         shutil.copyfile(src, args.out / src.name)
     (args.out / "bench_extra.toml").write_text(extra_toml(), encoding="utf-8")
+    if args.fuzzy:
+        fuzzy_rules = 0
+        for f in sorted(args.out.glob("*.toml")):
+            text, changed = with_fuzzy(f.read_text(encoding="utf-8"))
+            f.write_text(text, encoding="utf-8")
+            fuzzy_rules += changed
+        print(f"make_pack: fuzzy = \"pinyin\" on {fuzzy_rules} rules", file=sys.stderr)
 
     phrases, literal_count, regex_count, rule_count = set(), 0, 0, 0
     for f in sorted(args.out.glob("*.toml")):

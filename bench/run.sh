@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# callqa benchmark: bash bench/run.sh [--quick] [--head] [--seed N] [--repeat N]
+# callqa benchmark: bash bench/run.sh [--quick] [--head] [--mb N] [--seed N] [--repeat N]
 #
 # Installs what is missing (ripgrep, GNU time, a venv with pyahocorasick + pyarrow), builds
 # callqa --release into $CARGO_TARGET_DIR (default /tmp/bench-target, so a concurrent build in
@@ -9,6 +9,7 @@
 #   full:    100 MB and 1 GB corpora; callqa --threads 1 / 2, rg, Python baseline (100 MB only)
 #   --quick: a ~5 MB corpus, the same tools, for CI (seconds once callqa is built)
 #   --head:  benchmark the committed HEAD (exported with git archive) instead of the work tree
+#   --mb N:  one corpus of N MB, without the Python baseline (e.g. --mb 100 for the fuzzy cost)
 #
 # Cached in $BENCH_CACHE (default /tmp/callqa-bench): corpora by seed + size + a hash of the
 # generator and the pack, so they are regenerated only when one of those changes.
@@ -24,21 +25,25 @@ PY=$VENV/bin/python
 
 QUICK=0
 HEAD=0
+ONLY_MB=""
 SEED=42
 REPEAT=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
     --head) HEAD=1 ;;
+    --mb) ONLY_MB=$2; shift ;;
     --seed) SEED=$2; shift ;;
     --repeat) REPEAT=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 if [ "$QUICK" = 1 ]; then
   SIZES=(5); PY_SIZES=(5); REPEAT=${REPEAT:-1}
+elif [ -n "$ONLY_MB" ]; then
+  SIZES=("$ONLY_MB"); PY_SIZES=(); REPEAT=${REPEAT:-3}
 else
   SIZES=(100 1000); PY_SIZES=(100); REPEAT=${REPEAT:-3}
 fi
@@ -89,6 +94,9 @@ if ! (cd "$SRC" && cargo build --release --quiet); then
 fi
 PACK=$CACHE/rules
 python3 "$BENCH/make_pack.py" --out "$PACK" --rules "$SRC/rules"   # the rules of the callqa built
+# the same pack with fuzzy = "pinyin" on every Chinese phrase rule: the cost of homophone matching
+PACK_FUZZY=$CACHE/rules-fuzzy
+python3 "$BENCH/make_pack.py" --out "$PACK_FUZZY" --rules "$SRC/rules" --fuzzy
 RULES_TEST=$("$CALLQA" rules test "$PACK" 2>&1 | tail -1) || true
 log "$RULES_TEST"
 
@@ -164,7 +172,9 @@ for size in "${SIZES[@]}"; do
     out=$CACHE/out-callqa-$size-$threads
     measure "$size" callqa "$threads" "$reps" -- "$CALLQA" run --rules "$PACK" --out "$out" --threads "$threads" --quiet "$f"
   done
-  for py_size in "${PY_SIZES[@]}"; do
+  out=$CACHE/out-callqa-fuzzy-$size-2
+  measure "$size" callqa-fuzzy 2 "$reps" -- "$CALLQA" run --rules "$PACK_FUZZY" --out "$out" --threads 2 --quiet "$f"
+  for py_size in "${PY_SIZES[@]+"${PY_SIZES[@]}"}"; do
     if [ "$py_size" = "$size" ]; then
       out=$CACHE/out-python-$size
       rm -rf "$out"
@@ -220,6 +230,9 @@ for size in sizes:
     c1, c2, rg, py = find(size, "callqa", 1), find(size, "callqa", 2), find(size, "rg"), find(size, "python")
     bits = [f"callqa(2t)/rg throughput {rg['secs'] / c2['secs']:.2f}× (rg is {c2['secs'] / rg['secs']:.1f}× faster)",
             f"speed-up 1t→2t {c1['secs'] / c2['secs']:.2f}×"]
+    fz = find(size, "callqa-fuzzy", 2)
+    if fz:
+        bits.append(f"fuzzy pinyin pack (2t) {fz['secs'] / c2['secs']:.2f}× the time of the exact pack")
     if py:
         bits.append(f"callqa(2t)/python {py['secs'] / c2['secs']:.1f}× (1t: {py['secs'] / c1['secs']:.1f}×)")
     lines.append(f"- {label(size)}: " + "; ".join(bits))

@@ -90,6 +90,25 @@ pub fn detect(text: &str) -> Language {
     }
 }
 
+/// The English (Latin-script) words of a Chinese turn — "ok", "app", "refund" — when the turn
+/// mixes them with Chinese; empty for a turn in one script. Single letters do not count (a
+/// card "A" class, an "x" for times), nor do digits.
+///
+/// ```
+/// use callqa::lang::mixed_words;
+/// assert_eq!(mixed_words("ok，我在app上申请refund了"), ["ok", "app", "refund"]);
+/// assert!(mixed_words("您好，请问有什么可以帮您").is_empty());
+/// assert!(mixed_words("thank you for calling").is_empty());
+/// ```
+pub fn mixed_words(text: &str) -> Vec<&str> {
+    if !text.chars().any(is_han) {
+        return Vec::new();
+    }
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 2)
+        .collect()
+}
+
 const LATIN_CANDIDATES: [whatlang::Lang; 8] = {
     use whatlang::Lang::*;
     [Eng, Spa, Fra, Deu, Por, Ita, Vie, Ind]
@@ -102,6 +121,21 @@ fn is_han(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mixed_turn_table() {
+        let cases: [(&str, &[&str]); 6] = [
+            ("ok 好的，我看一下app", &["ok", "app"]),
+            ("我要refund", &["refund"]),
+            ("您好，请问有什么可以帮您", &[]),
+            ("i want a refund", &[]),
+            ("a卡还款100元", &[]),
+            ("", &[]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(mixed_words(text), want, "{text}");
+        }
+    }
 
     #[test]
     fn tags() {

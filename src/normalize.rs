@@ -10,7 +10,9 @@
 //! 2. Latin (and other bicameral scripts') lowercase;
 //! 3. Traditional → Simplified, character by character (OpenCC's character table);
 //! 4. typographic quotes folded to ASCII (’ → ', “ ” → ");
-//! 5. runs of white space collapsed to one ASCII space, trimmed at both ends.
+//! 5. runs of white space collapsed to one ASCII space, trimmed at both ends;
+//! 6. disfluencies of ASR text deleted (see [`disfluency`]): fillers such as "嗯" and "那个",
+//!    stuttered repeats ("我我我理解" → "我理解") and spaces inside Chinese ("马上 解决").
 //!
 //! ```
 //! let normalizer = callqa::normalize::Normalizer::new();
@@ -24,6 +26,11 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::canonical_combining_class;
 
+pub mod disfluency;
+pub mod numerals;
+
+use disfluency::{Disfluency, DisfluencyOptions, Unit};
+
 /// Code point ranges whose Traditional → Simplified mapping is tabulated.
 const TABLE_RANGES: [(u32, u32); 2] = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF)];
 
@@ -31,6 +38,7 @@ const TABLE_RANGES: [(u32, u32); 2] = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF)];
 pub struct Normalizer {
     /// Simplified code point for each code point of `TABLE_RANGES` (0 = unchanged).
     t2s: Vec<u32>,
+    disfluency: Disfluency,
 }
 
 /// Normalized text plus, for each of its bytes, the original byte range it came from.
@@ -39,6 +47,8 @@ pub struct NormText {
     text: String,
     orig_start: Vec<u32>,
     orig_end: Vec<u32>,
+    /// Scratch for the disfluency pass.
+    units: Vec<Unit>,
 }
 
 impl NormText {
@@ -72,6 +82,25 @@ impl NormText {
         }
     }
 
+    /// Runs `pass` over the text as characters with their original spans.
+    fn edit_units(&mut self, pass: impl FnOnce(&mut Vec<Unit>)) {
+        let mut units = std::mem::take(&mut self.units);
+        units.clear();
+        for (i, c) in self.text.char_indices() {
+            units.push(Unit {
+                c,
+                start: self.orig_start[i],
+                end: self.orig_end[i],
+            });
+        }
+        pass(&mut units);
+        self.clear();
+        for u in &units {
+            self.push(u.c, u.start as usize, u.end as usize);
+        }
+        self.units = units;
+    }
+
     fn ends_with_space_or_empty(&self) -> bool {
         self.text.is_empty() || self.text.ends_with(' ')
     }
@@ -92,15 +121,52 @@ impl Default for Normalizer {
 }
 
 impl Normalizer {
-    /// Builds the normalizer, tabulating OpenCC's Traditional → Simplified character map.
+    /// Builds the normalizer with the default disfluency handling (see [`DisfluencyOptions`]),
+    /// tabulating OpenCC's Traditional → Simplified character map.
     pub fn new() -> Normalizer {
-        Normalizer {
+        Normalizer::with_options(&DisfluencyOptions::default())
+    }
+
+    /// Builds the normalizer with these disfluency options (a rule pack's `normalize.toml`).
+    pub fn with_options(options: &DisfluencyOptions) -> Normalizer {
+        let mut normalizer = Normalizer {
             t2s: build_t2s_table(),
-        }
+            disfluency: Disfluency::new(&DisfluencyOptions::off(), Vec::new()),
+        };
+        // Fillers are compared with normalized text, so they are normalized the same way.
+        let fillers = options
+            .fillers
+            .iter()
+            .map(|f| normalizer.normalize(f))
+            .collect();
+        normalizer.disfluency = Disfluency::new(options, fillers);
+        normalizer
     }
 
     /// Normalizes `src` into `out` (reusing its buffers).
     pub fn normalize_into(&self, src: &str, out: &mut NormText) {
+        self.normalize_chars(src, out);
+        if !self.disfluency.is_off() && self.disfluency.may_apply(&out.text) {
+            out.edit_units(|units| self.disfluency.apply(units));
+        }
+    }
+
+    /// Keeps what rule phrases spell out from the disfluency pass: a filler inside a phrase
+    /// ("那个谁") and a doubled character ("哼哼"), wherever the phrase occurs in a turn.
+    pub fn protect_phrases<'a>(&mut self, phrases: impl IntoIterator<Item = &'a str>) {
+        let mut out = NormText::default();
+        let forms: Vec<String> = phrases
+            .into_iter()
+            .map(|p| {
+                self.normalize_chars(p, &mut out);
+                out.text.clone()
+            })
+            .collect();
+        self.disfluency.protect(&forms);
+    }
+
+    /// Steps 1–5: the character-level steps.
+    fn normalize_chars(&self, src: &str, out: &mut NormText) {
         out.clear();
         let mut chars = src.char_indices().peekable();
         while let Some((start, c)) = chars.next() {
@@ -271,7 +337,8 @@ mod tests {
         let cases = [
             ("ＯＫ，好的", "ok,好的"),
             ("I Guarantee IT", "i guarantee it"),
-            ("  多个   空格\t\n here ", "多个 空格 here"),
+            // A space between Chinese characters is an ASR split: dropped.
+            ("  多个   空格\t\n here ", "多个空格 here"),
             ("這個問題馬上解決", "这个问题马上解决"),
             ("感謝您的來電", "感谢您的来电"),
             ("１００％", "100%"),
@@ -299,6 +366,79 @@ mod tests {
         let end = text.find("到账").unwrap() + "到账".len();
         let (s, e) = out.original_span(start, end);
         assert_eq!(&src[s..e], "保證  今天到賬");
+    }
+
+    #[test]
+    fn disfluency_table() {
+        let n = Normalizer::new();
+        let cases = [
+            // fillers
+            ("嗯，您说，我在听", ",您说,我在听"),
+            ("这个问题嗯我们马上解决", "这个问题我们马上解决"),
+            ("那个，就是说，我们保证", ",,我们保证"),
+            ("呃呃那个马上解决", "马上解决"),
+            ("額度", "额度"),
+            ("唔好意思", "唔好意思"),
+            // stutter
+            ("我我我理解您的心情", "我理解您的心情"),
+            ("我们我们会尽快处理", "我们我们会尽快处理"),
+            ("谢谢谢谢您", "谢谢您"),
+            ("谢谢", "谢谢"),
+            ("感谢您", "感谢您"),
+            ("尾号八八八八", "尾号八八八八"),
+            ("I I understand", "i i understand"),
+            // split words
+            ("马上 解决", "马上解决"),
+            ("马 上 嗯 解 决", "马上解决"),
+            ("ok 马上", "ok 马上"),
+            // a deletion that makes a new filler or repeat
+            ("那那个个", ""),
+            ("我 我 我理解", "我理解"),
+            ("嗯", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(n.normalize(input), want, "input {input:?}");
+            assert_eq!(n.normalize(want), want, "idempotent on {want:?}");
+        }
+    }
+
+    #[test]
+    fn phrases_keep_their_fillers_and_doubled_characters() {
+        let mut n = Normalizer::new();
+        assert_eq!(n.normalize("那个谁，哼哼"), "谁,哼");
+        n.protect_phrases(["那个谁", "哼哼"]);
+        assert_eq!(n.normalize("那个谁，哼哼哼"), "那个谁,哼哼");
+        assert_eq!(n.normalize("那个问题，那个谁"), "问题,那个谁");
+        assert_eq!(n.normalize("那个谁"), "那个谁");
+    }
+
+    #[test]
+    fn disfluency_is_configurable() {
+        let off = Normalizer::with_options(&DisfluencyOptions::off());
+        assert_eq!(off.normalize("嗯我我理解 您"), "嗯我我理解 您");
+        let custom = Normalizer::with_options(&DisfluencyOptions {
+            fillers: vec!["這樣子".into()],
+            collapse_repeats: false,
+            join_cjk_spaces: false,
+        });
+        // The filler list is normalized too: Traditional "這樣子" removes "这样子".
+        assert_eq!(custom.normalize("嗯这样子我我理解"), "嗯我我理解");
+    }
+
+    #[test]
+    fn deleted_disfluencies_keep_original_spans() {
+        let n = Normalizer::new();
+        let src = "我我我理解，那个，馬上 解決";
+        let mut out = NormText::default();
+        n.normalize_into(src, &mut out);
+        assert_eq!(out.as_str(), "我理解,,马上解决");
+        let text = out.as_str().to_string();
+        let start = text.find("我理解").unwrap();
+        let (s, e) = out.original_span(start, start + "我理解".len());
+        assert_eq!(&src[s..e], "我理解");
+        let start = text.find("马上解决").unwrap();
+        let (s, e) = out.original_span(start, text.len());
+        assert_eq!(&src[s..e], "馬上 解決");
     }
 
     #[test]

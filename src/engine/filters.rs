@@ -50,6 +50,13 @@ const NOT_NEGATING: &[&str] = &[
     "没事",
     "no problem",
     "not only",
+    // Cantonese: sorry, thanks, never mind, no need to worry
+    "唔好意思",
+    "唔该",
+    "唔紧要",
+    "唔使担心",
+    "冇问题",
+    "冇事",
 ];
 
 /// Whether a negator stands within the window before `hit`, in the same clause.
@@ -197,6 +204,9 @@ mod tests {
             ("不过我保证", "保证", false),
             ("不好意思，我保证", "保证", false),
             ("we cannot guarantee that", "guarantee", true),
+            ("我唔理解", "理解", true),
+            ("我冇理解错", "理解", true),
+            ("唔好意思我理解", "理解", false),
             ("we are unable to fully guarantee that", "guarantee", true),
             ("i cannot say when, but i guarantee it", "guarantee", false),
             (

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::compile::LeafSpec;
+use super::fuzzy::{FuzzyBuilder, FuzzyMatcher, Projected};
 use crate::error::{Error, Result, RuleProblem};
-use crate::rules::RulePack;
+use crate::normalize::numerals::{Template, parse_number};
+use crate::rules::{Fuzzy, RulePack};
 
 /// Most raw hits kept for one turn: a turn that repeats a phrase millions of times must not
 /// take gigabytes (findings are capped per rule and call anyway).
@@ -23,10 +25,33 @@ pub struct Hit {
     pub exclude: bool,
 }
 
-#[derive(Clone, Copy)]
-struct PatternUse {
-    leaf: u32,
-    exclude: bool,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct PatternUse {
+    pub leaf: u32,
+    pub exclude: bool,
+}
+
+/// A phrase with number placeholders (`{num}`, `{duration}`), matched as a regex whose numbers
+/// are then checked against their ranges.
+struct NumberPattern {
+    regex: regex::Regex,
+    bounds: Vec<Option<(f64, f64)>>,
+    use_: PatternUse,
+}
+
+impl NumberPattern {
+    /// Whether every number the match captured parses and lies in its range.
+    fn numbers_fit(&self, captures: &regex::Captures<'_>) -> bool {
+        self.bounds.iter().enumerate().all(|(i, range)| {
+            let Some(m) = captures.name(&format!("n{i}")) else {
+                return true; // "半小时": no number captured
+            };
+            match parse_number(m.as_str()) {
+                None => false,
+                Some(value) => range.is_none_or(|(lo, hi)| lo <= value && value <= hi),
+            }
+        })
+    }
 }
 
 pub(super) struct Matcher {
@@ -35,6 +60,10 @@ pub(super) struct Matcher {
     uses: Vec<Vec<PatternUse>>,
     /// Leaves that have regexes, with them.
     regexes: Vec<(usize, Vec<regex::Regex>)>,
+    /// Phrases with number placeholders.
+    numbers: Vec<NumberPattern>,
+    /// Phrases matched by sound (`fuzzy = "pinyin"`), if any rule asks for it.
+    fuzzy: Option<FuzzyMatcher>,
 }
 
 impl Matcher {
@@ -48,7 +77,10 @@ impl Matcher {
         let mut uses: Vec<Vec<PatternUse>> = Vec::new();
         let mut problems = Vec::new();
         let mut regexes = Vec::new();
+        let mut numbers = Vec::new();
+        let mut fuzzy = FuzzyBuilder::default();
         for (leaf_index, leaf) in leaves.iter().enumerate() {
+            let fuzzy_mode = leaf.source.as_ref().map_or(Fuzzy::Exact, |s| s.fuzzy);
             let (phrases, exclude, leaf_regexes) = match &leaf.source {
                 Some(source) => (&source.phrases, &source.exclude[..], &source.regexes[..]),
                 None => (&leaf.near_phrases, &[][..], &[][..]),
@@ -61,7 +93,21 @@ impl Matcher {
                 .map(|p| (p, false))
                 .chain(exclude.iter().map(|p| (p, true)));
             for (phrase, is_exclusion) in all {
+                let use_ = PatternUse {
+                    leaf: leaf_index as u32,
+                    exclude: is_exclusion,
+                };
+                if Template::is_template(phrase) {
+                    match number_pattern(phrase, use_, normalize) {
+                        Ok(pattern) => numbers.push(pattern),
+                        Err(message) => {
+                            problems.push(leaf_problem(pack, leaf, phrase, &message));
+                        }
+                    }
+                    continue;
+                }
                 let norm = normalize(phrase);
+                fuzzy.add(fuzzy_mode, &norm, use_);
                 if norm.is_empty() {
                     let rule = &pack.rules()[leaf.rule];
                     problems.push(RuleProblem {
@@ -77,30 +123,30 @@ impl Matcher {
                     uses.push(Vec::new());
                     patterns.len() - 1
                 });
-                uses[id].push(PatternUse {
-                    leaf: leaf_index as u32,
-                    exclude: is_exclusion,
-                });
+                uses[id].push(use_);
             }
         }
         if !problems.is_empty() {
             return Err(Error::rule_pack(problems));
         }
+        let too_big = |e: aho_corasick::BuildError| {
+            Error::rule_pack(vec![RuleProblem {
+                file: pack.dir().to_path_buf(),
+                line: None,
+                rule_id: None,
+                message: format!("the phrases do not fit in one automaton: {e}"),
+            }])
+        };
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .build(&patterns)
-            .map_err(|e| {
-                Error::rule_pack(vec![RuleProblem {
-                    file: pack.dir().to_path_buf(),
-                    line: None,
-                    rule_id: None,
-                    message: format!("the phrases do not fit in one automaton: {e}"),
-                }])
-            })?;
+            .map_err(too_big)?;
         Ok(Matcher {
             automaton,
             uses,
             regexes,
+            numbers,
+            fuzzy: fuzzy.build().map_err(too_big)?,
         })
     }
 
@@ -112,6 +158,7 @@ impl Matcher {
         text: &str,
         applies: &dyn Fn(usize) -> bool,
         hits: &mut Vec<Hit>,
+        projected: &mut Projected,
     ) {
         let limit = hits.len() + MAX_HITS_PER_TURN;
         for m in self.automaton.find_overlapping_iter(text) {
@@ -126,6 +173,31 @@ impl Matcher {
                         start: m.start() as u32,
                         end: m.end() as u32,
                         exclude: u.exclude,
+                    });
+                }
+            }
+        }
+        if let Some(fuzzy) = &self.fuzzy {
+            fuzzy.scan(turn, text, applies, hits, limit, projected);
+        }
+        for pattern in &self.numbers {
+            if !applies(pattern.use_.leaf as usize) {
+                continue;
+            }
+            for captures in pattern.regex.captures_iter(text) {
+                let Some(m) = captures.get(0).filter(|m| !m.is_empty()) else {
+                    continue;
+                };
+                if hits.len() >= limit {
+                    return;
+                }
+                if pattern.numbers_fit(&captures) {
+                    hits.push(Hit {
+                        leaf: pattern.use_.leaf,
+                        turn,
+                        start: m.start() as u32,
+                        end: m.end() as u32,
+                        exclude: pattern.use_.exclude,
                     });
                 }
             }
@@ -149,6 +221,31 @@ impl Matcher {
                 }
             }
         }
+    }
+}
+
+/// Compiles a phrase with placeholders; its literal words are normalized like the text.
+fn number_pattern(
+    phrase: &str,
+    use_: PatternUse,
+    normalize: &dyn Fn(&str) -> String,
+) -> std::result::Result<NumberPattern, String> {
+    let template = Template::parse(phrase)?;
+    let regex = regex::Regex::new(&template.to_regex(normalize)).map_err(|e| e.to_string())?;
+    Ok(NumberPattern {
+        regex,
+        bounds: template.bounds(),
+        use_,
+    })
+}
+
+fn leaf_problem(pack: &RulePack, leaf: &LeafSpec, phrase: &str, message: &str) -> RuleProblem {
+    let rule = &pack.rules()[leaf.rule];
+    RuleProblem {
+        file: rule.file.clone(),
+        line: Some(rule.line),
+        rule_id: Some(rule.id.clone()),
+        message: format!("phrase {phrase:?}: {message}"),
     }
 }
 

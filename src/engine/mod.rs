@@ -10,6 +10,7 @@ mod compile;
 mod conditions;
 mod filters;
 mod forbid;
+mod fuzzy;
 mod matcher;
 mod require;
 mod response;
@@ -53,6 +54,27 @@ pub struct Evaluation {
     /// The customer's anger, 0..=1, and the lexicon terms that drove it (see `emotion`).
     pub customer_anger: f64,
     pub anger_terms: Vec<String>,
+    /// Turns that mix Chinese with English words ("OK", "APP", "refund").
+    pub mixed_turns: u32,
+    /// Those English words, distinct and sorted (at most [`MAX_MIXED_WORDS`]).
+    pub mixed_words: Vec<String>,
+}
+
+/// Most distinct English words of mixed turns listed for one call.
+pub const MAX_MIXED_WORDS: usize = 20;
+
+/// How many turns mix Chinese with English words, and those words.
+fn mixed_language(turns: &[NormText]) -> (u32, Vec<String>) {
+    let mut count = 0;
+    let mut words = std::collections::BTreeSet::new();
+    for turn in turns {
+        let found = lang::mixed_words(turn.as_str());
+        if !found.is_empty() {
+            count += 1;
+            words.extend(found.into_iter().map(str::to_string));
+        }
+    }
+    (count, words.into_iter().take(MAX_MIXED_WORDS).collect())
 }
 
 /// Buffers reused from call to call by one worker.
@@ -61,6 +83,8 @@ pub struct Scratch {
     turns: Vec<NormText>,
     hits: Vec<Hit>,
     offsets: Vec<usize>,
+    /// A turn projected to pinyin, for fuzzy rules.
+    projected: fuzzy::Projected,
 }
 
 /// The compiled, read-only form of a [`RulePack`].
@@ -144,7 +168,8 @@ fn is_timed(turns: &[Turn]) -> bool {
 impl Engine {
     /// Compiles `pack`; fails (naming file, line and rule) if a phrase normalizes to nothing.
     pub fn new(pack: RulePack) -> Result<Engine> {
-        let normalizer = Normalizer::new();
+        let mut normalizer = Normalizer::with_options(pack.normalize_options());
+        normalizer.protect_phrases(pack_phrases(&pack).iter().map(String::as_str));
         let normalize = |s: &str| normalizer.normalize(s);
         let (leaves, rules) = compile::compile(&pack, &normalize);
         let matcher = matcher::Matcher::new(&pack, &leaves, &normalize)?;
@@ -221,8 +246,13 @@ impl Engine {
                 let spec = &self.leaves[leaf];
                 spec.speaker.includes(turn.speaker) && rule_applies(spec.rule)
             };
-            self.matcher
-                .scan(i as u32, norm.as_str(), &leaf_applies, &mut scratch.hits);
+            self.matcher.scan(
+                i as u32,
+                norm.as_str(),
+                &leaf_applies,
+                &mut scratch.hits,
+                &mut scratch.projected,
+            );
         }
         matcher::cancel_excluded(&mut scratch.hits);
         let mut view = CallView {
@@ -271,12 +301,15 @@ impl Engine {
             .filter(|(t, _)| t.speaker == crate::input::Speaker::Customer)
             .map(|(_, norm)| norm.as_str());
         let (customer_anger, anger_terms) = self.emotion.score(customer_turns);
+        let (mixed_turns, mixed_words) = mixed_language(turns);
         let evaluation = Evaluation {
             language,
             timed,
             findings,
             customer_anger,
             anger_terms,
+            mixed_turns,
+            mixed_words,
         };
         (evaluation, detected, evidence)
     }
@@ -379,6 +412,21 @@ impl Engine {
     }
 }
 
+/// Every phrase, exclusion and `near` phrase of the pack (what disfluency handling must keep).
+fn pack_phrases(pack: &RulePack) -> Vec<String> {
+    let mut phrases = Vec::new();
+    for rule in pack.rules() {
+        for condition in rule.conditions() {
+            for leaf in condition.leaves() {
+                phrases.extend(leaf.phrases.iter().cloned());
+                phrases.extend(leaf.exclude.iter().cloned());
+                phrases.extend(leaf.near.iter().flat_map(|n| n.phrases.iter().cloned()));
+            }
+        }
+    }
+    phrases
+}
+
 /// Most findings one rule lists for one call; a pathological turn (a phrase repeated a million
 /// times) must not turn into a million rows.
 pub const MAX_FINDINGS_PER_RULE: usize = 100;
@@ -448,3 +496,6 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod asr_tests;

@@ -56,7 +56,9 @@ pub(super) fn evaluate(index: usize, check: &Check, view: &CallView<'_>) -> Verd
     let mut latest_end: Option<i64> = None;
     for (i, turn) in turns.iter().enumerate() {
         let previous = i.checked_sub(1).map(|p| &turns[p]);
-        if let Some((value, unit)) = measure(*metric, *speaker, turn, previous, latest_end)
+        // Speech rate counts the normalized text: ASR fillers and stutter are not content.
+        let text = view.turns[i].as_str();
+        if let Some((value, unit)) = measure(*metric, *speaker, turn, text, previous, latest_end)
             && value > *max
         {
             findings.push(Finding {
@@ -83,6 +85,7 @@ fn measure(
     metric: TimingMetric,
     speaker: SpeakerScope,
     turn: &Turn,
+    text: &str,
     previous: Option<&Turn>,
     latest_end: Option<i64>,
 ) -> Option<(f64, &'static str)> {
@@ -97,12 +100,7 @@ fn measure(
         TimingMetric::Overlap => changeover.map(|prev_end| (seconds(prev_end - start), "s")),
         TimingMetric::Silence => latest_end.map(|prev_end| (seconds(start - prev_end), "s")),
         TimingMetric::SpeechRate => (speaker.includes(turn.speaker) && end - start >= MIN_RATE_MS)
-            .then(|| {
-                (
-                    speech_units(&turn.text) as f64 / seconds(end - start),
-                    "units/s",
-                )
-            }),
+            .then(|| (speech_units(text) as f64 / seconds(end - start), "units/s")),
     }
 }
 

@@ -51,6 +51,9 @@ pub struct CallRow {
     pub risk: u32,
     pub review_rank: u64,
     pub risk_reasons: Vec<String>,
+    /// Turns mixing Chinese with English words, and the words.
+    pub mixed_turns: u32,
+    pub mixed_words: Vec<String>,
 }
 
 /// One row of `findings.parquet`, without the call columns.
@@ -235,6 +238,8 @@ pub fn scored_call(
             risk,
             review_rank: 0,
             risk_reasons,
+            mixed_turns: evaluation.mixed_turns,
+            mixed_words: evaluation.mixed_words,
         },
         score,
         findings,

@@ -97,6 +97,12 @@ fn calls_schema(engine: &Engine) -> Schema {
     fields.push(Field::new("risk", DataType::Int32, false));
     fields.push(Field::new("review_rank", DataType::Int64, false));
     fields.push(utf8("risk_reasons", false));
+    fields.push(Field::new("mixed_turns", DataType::Int32, false));
+    fields.push(Field::new(
+        "mixed_words",
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        false,
+    ));
     Schema::new(fields)
 }
 
@@ -137,6 +143,8 @@ fn calls_columns(engine: &Engine, chunk: &[ScoredCall]) -> Vec<ArrayRef> {
             .map(|c| c.row.risk_reasons.join("; "))
             .collect();
         columns.push(strings(&reasons, |r| Some(r.as_str())));
+        columns.push(int32s(chunk, |c| Some(c.row.mixed_turns as i32)));
+        columns.push(string_lists(chunk, |c| &c.row.mixed_words));
         columns
     }
 }

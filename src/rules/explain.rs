@@ -137,6 +137,11 @@ fn leaf_words(leaf: &Leaf) -> String {
     if leaf.word_boundary {
         out += ", as whole words";
     }
+    match leaf.fuzzy {
+        super::Fuzzy::Exact => {}
+        super::Fuzzy::Pinyin => out += ", or anything that sounds the same (pinyin, any tone)",
+        super::Fuzzy::PinyinTone => out += ", or anything that sounds the same (pinyin and tones)",
+    }
     if let Some(near) = &leaf.near {
         let distance = match near.within {
             Distance::Chars(n) => format!("{n} characters"),

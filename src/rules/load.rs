@@ -8,13 +8,15 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::model::{
-    Check, Condition, Distance, Example, ExampleTurn, Kind, LangScope, Leaf, Near, Negation, Rule,
-    RulePack, Scope, Severity, SpeakerScope, TimingMetric,
+    Check, Condition, Distance, Example, ExampleTurn, Fuzzy, Kind, LangScope, Leaf, Near, Negation,
+    Rule, RulePack, Scope, Severity, SpeakerScope, TimingMetric,
 };
 use super::scorecard::{RawScorecard, Scorecard};
 use super::{BUILTIN_CATEGORIES, DEFAULT_NEGATION_WINDOW, DEFAULT_NEGATORS, SCORECARD_FILE};
 use crate::error::{Error, Result, RuleProblem};
 use crate::input::Speaker;
+use crate::normalize::disfluency::DisfluencyOptions;
+use crate::normalize::numerals::Template;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +49,7 @@ struct RawRule {
     scope: Option<Spanned<RawScope>>,
     negation: Option<Spanned<RawNegation>>,
     boundary: Option<Boundary>,
+    fuzzy: Option<Fuzzy>,
     near: Option<Spanned<RawNear>>,
     all: Option<Spanned<Vec<Spanned<RawCondition>>>>,
     any: Option<Spanned<Vec<Spanned<RawCondition>>>>,
@@ -77,6 +80,7 @@ struct RawCondition {
     scope: Option<Spanned<RawScope>>,
     negation: Option<Spanned<RawNegation>>,
     boundary: Option<Boundary>,
+    fuzzy: Option<Fuzzy>,
     near: Option<Spanned<RawNear>>,
     all: Option<Spanned<Vec<Spanned<RawCondition>>>>,
     any: Option<Spanned<Vec<Spanned<RawCondition>>>>,
@@ -172,6 +176,7 @@ impl RulePack {
         let mut problems = Vec::new();
         let mut rules = Vec::new();
         let mut raw_scorecard = None;
+        let mut normalize = DisfluencyOptions::default();
         let mut hasher = Sha256::new();
         for path in &files {
             let bytes = std::fs::read(path).map_err(|e| Error::input(path, "read rule file", e))?;
@@ -186,11 +191,19 @@ impl RulePack {
             };
             if path.file_name().is_some_and(|n| n == SCORECARD_FILE) {
                 raw_scorecard = parse_scorecard(path, &source, &mut problems);
+            } else if path.file_name().is_some_and(|n| n == super::NORMALIZE_FILE) {
+                match toml::from_str::<DisfluencyOptions>(&source) {
+                    Ok(options) => normalize = options,
+                    Err(e) => problems.push(toml_problem(path, &source, &e)),
+                }
             } else {
                 parse_file(path, &source, &mut rules, &mut problems);
             }
         }
-        if !files.iter().any(|f| !f.ends_with(SCORECARD_FILE)) {
+        if !files
+            .iter()
+            .any(|f| !f.ends_with(SCORECARD_FILE) && !f.ends_with(super::NORMALIZE_FILE))
+        {
             problems.push(problem(
                 dir,
                 None,
@@ -229,6 +242,7 @@ impl RulePack {
             files,
             sha256: hex(&hasher.finalize()),
             warnings,
+            normalize,
         })
     }
 }
@@ -370,6 +384,7 @@ fn validate(raw: RawRule, line: usize, ctx: &mut RuleContext<'_>) -> Option<Pars
                 scope: raw.scope,
                 negation: raw.negation,
                 boundary: raw.boundary,
+                fuzzy: raw.fuzzy,
                 near: raw.near,
                 all: raw.all,
                 any: raw.any,
@@ -439,7 +454,7 @@ fn check_fields_for_kind(raw: &RawRule, ctx: &mut RuleContext<'_>) {
         || raw.all.is_some()
         || raw.any.is_some()
         || raw.not.is_some();
-    let fields: [(&str, bool, &[Kind]); 8] = [
+    let fields: [(&str, bool, &[Kind]); 9] = [
         (
             "phrases/regex/exclude/scope/negation/near/all/any/not",
             leaf_given,
@@ -468,6 +483,7 @@ fn check_fields_for_kind(raw: &RawRule, ctx: &mut RuleContext<'_>) {
             raw.boundary.is_some(),
             &[Forbid, Require, Reward],
         ),
+        ("fuzzy", raw.fuzzy.is_some(), &[Forbid, Require, Reward]),
     ];
     for (name, given, kinds) in fields {
         if given && !kinds.contains(&raw.kind) {
@@ -632,6 +648,11 @@ fn leaf<T>(
         if text.get_ref().trim().is_empty() {
             ctx.report(text, "empty phrase");
         }
+        if Template::is_template(text.get_ref())
+            && let Err(message) = Template::parse(text.get_ref())
+        {
+            ctx.report(text, message);
+        }
     }
     let regexes = compile_regexes(&raw.regex, ctx);
     let scope = raw.scope.map_or(Scope::Whole, |s| scope(&s, ctx));
@@ -645,6 +666,7 @@ fn leaf<T>(
         scope,
         negation,
         word_boundary: raw.boundary == Some(Boundary::Word),
+        fuzzy: raw.fuzzy.unwrap_or_default(),
         near,
     })
 }

@@ -29,8 +29,8 @@ mod model;
 mod scorecard;
 
 pub use model::{
-    Check, Condition, Distance, Example, ExampleTurn, Kind, LangScope, Leaf, Near, Negation, Rule,
-    RulePack, Scope, Severity, SpeakerScope, TimingMetric,
+    Check, Condition, Distance, Example, ExampleTurn, Fuzzy, Kind, LangScope, Leaf, Near, Negation,
+    Rule, RulePack, Scope, Severity, SpeakerScope, TimingMetric,
 };
 pub use scorecard::Scorecard;
 
@@ -41,8 +41,11 @@ pub const BUILTIN_CATEGORIES: [&str; 4] =
 /// The file in a pack folder that holds the scorecard rather than rules.
 pub const SCORECARD_FILE: &str = "scorecard.toml";
 
+/// The file in a pack folder that holds the disfluency options of normalization.
+pub const NORMALIZE_FILE: &str = "normalize.toml";
+
 /// Negators used by `negation = true`, Chinese and English.
-pub const DEFAULT_NEGATORS: [&str; 27] = [
+pub const DEFAULT_NEGATORS: [&str; 29] = [
     "不",
     "没",
     "没有",
@@ -54,6 +57,9 @@ pub const DEFAULT_NEGATORS: [&str; 27] = [
     "不是",
     "并非",
     "不太",
+    // Cantonese 唔 (不) and 冇 (没有)
+    "唔",
+    "冇",
     "not",
     "never",
     "no",

@@ -177,6 +177,29 @@ pub enum Distance {
     Turns(u32),
 }
 
+/// How a leaf's phrases are compared with the text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fuzzy {
+    /// The normalized characters must be equal.
+    #[default]
+    Exact,
+    /// Also text with the same pinyin, tones ignored ("马尚" for "马上").
+    Pinyin,
+    /// Also text with the same pinyin and tones.
+    PinyinTone,
+}
+
+impl Fuzzy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fuzzy::Exact => "exact",
+            Fuzzy::Pinyin => "pinyin",
+            Fuzzy::PinyinTone => "pinyin_tone",
+        }
+    }
+}
+
 /// The atom of every rule: phrases and regexes in some turns, with their modifiers.
 #[derive(Clone, Debug)]
 pub struct Leaf {
@@ -188,6 +211,8 @@ pub struct Leaf {
     pub negation: Option<Negation>,
     /// Hits must start and end on word boundaries (Chinese words by segmentation).
     pub word_boundary: bool,
+    /// Phrases (and exclusions) also match text that sounds the same.
+    pub fuzzy: Fuzzy,
     pub near: Option<Near>,
 }
 
@@ -367,6 +392,8 @@ pub struct RulePack {
     pub(super) files: Vec<PathBuf>,
     pub(super) sha256: String,
     pub(super) warnings: Vec<crate::error::RuleProblem>,
+    /// Disfluency handling from `normalize.toml` (defaults when the pack has none).
+    pub(super) normalize: crate::normalize::disfluency::DisfluencyOptions,
 }
 
 impl RulePack {
@@ -404,6 +431,11 @@ impl RulePack {
     /// Index of `category` in [`RulePack::categories`].
     pub fn category_index(&self, category: &str) -> Option<usize> {
         self.categories.iter().position(|c| c == category)
+    }
+
+    /// How turns and phrases drop fillers, repeats and split spaces (`normalize.toml`).
+    pub fn normalize_options(&self) -> &crate::normalize::disfluency::DisfluencyOptions {
+        &self.normalize
     }
 
     /// The rule with this id.

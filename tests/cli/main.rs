@@ -1,6 +1,7 @@
 //! Integration tests: the real `callqa` binary on the bundled rules and `fixtures/`.
 //! One test binary (like ripgrep's), one module per area.
 
+mod asr;
 mod errors;
 mod eval;
 mod fixtures;

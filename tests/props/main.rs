@@ -53,6 +53,15 @@ fn transcript_text() -> impl Strategy<Value = String> {
         "\u{200b}",
         "投诉",
         "12315",
+        // ASR disfluencies, homophones and numbers
+        "嗯",
+        "那个",
+        "就是说",
+        "我我",
+        "谢谢",
+        "马尚",
+        "两小时内",
+        "二十四",
     ]);
     prop::collection::vec(
         prop_oneof![pieces.prop_map(String::from), any::<String>()],
