@@ -385,7 +385,6 @@ fn coach(out: &Path, rule: &str, good: bool, limit: usize, format: &str) -> Resu
         .pack()
         .rule(rule)
         .ok_or_else(|| Error::usage_message(format!("no rule `{rule}` in {}", rules.display())))?
-        .kind
         .is_reward();
     let examples = if good && !reward {
         callqa::coach::met_examples(&engine, rule, &inputs, limit)?

@@ -54,7 +54,7 @@ pub fn base_risk(
     if anger >= ANGRY {
         let empathy = evaluation.findings.iter().any(|f| {
             let rule = &engine.pack().rules()[f.rule];
-            rule.kind.is_reward() && rule.category == "empathy"
+            rule.is_reward() && rule.category == "empathy"
         });
         let terms = evaluation.anger_terms.join(", ");
         if empathy {

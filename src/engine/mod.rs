@@ -15,6 +15,7 @@ mod require;
 mod response;
 mod reward;
 mod sequence;
+mod similar;
 mod timing;
 
 use crate::error::Result;
@@ -61,6 +62,7 @@ pub struct Scratch {
     turns: Vec<NormText>,
     hits: Vec<Hit>,
     offsets: Vec<usize>,
+    similar: similar::Scratch,
 }
 
 /// The compiled, read-only form of a [`RulePack`].
@@ -74,6 +76,8 @@ pub struct Engine {
     applies: [Vec<bool>; 3],
     category_of_rule: Vec<usize>,
     emotion: crate::emotion::Lexicon,
+    /// The `similar` rules' example sentences, indexed by feature.
+    similar: similar::SimilarIndex,
 }
 
 /// What a rule kind sees of the call being evaluated.
@@ -87,6 +91,8 @@ pub(crate) struct CallView<'a> {
     /// Start of the first turn and end of the last (ms), for time scopes.
     first_start: Option<i64>,
     last_end: Option<i64>,
+    /// Best windows of the `similar` rules, by rule and turn.
+    similar: &'a [similar::SimilarMatch],
 }
 
 impl CallView<'_> {
@@ -164,7 +170,9 @@ impl Engine {
             .map(|r| pack.category_index(&r.category).unwrap_or(0))
             .collect();
         let emotion = crate::emotion::Lexicon::default_lexicon(&normalizer);
+        let similar = similar::SimilarIndex::new(&pack, &normalizer)?;
         Ok(Engine {
+            similar,
             emotion,
             pack,
             normalizer,
@@ -225,7 +233,14 @@ impl Engine {
                 .scan(i as u32, norm.as_str(), &leaf_applies, &mut scratch.hits);
         }
         matcher::cancel_excluded(&mut scratch.hits);
+        let similar_matches = if self.similar.is_empty() {
+            Vec::new()
+        } else {
+            self.similar
+                .scan(call, turns, &rule_applies, None, &mut scratch.similar)
+        };
         let mut view = CallView {
+            similar: &similar_matches,
             call,
             turns,
             hits: &[],
@@ -338,6 +353,7 @@ impl Engine {
                 within_turns,
             } => response::evaluate(index, rule, trigger, response, *within_turns, view),
             CompiledCheck::Timing => timing::evaluate(index, &rule.check, view),
+            CompiledCheck::Similar => similar::evaluate(index, &self.similar, view),
         })
     }
 

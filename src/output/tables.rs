@@ -329,11 +329,7 @@ impl<'a> CallTables<'a> {
 /// Points of one finding before caps: negative for a violation, positive for a reward.
 fn signed_points(rule: &crate::rules::Rule) -> i32 {
     let points = rule.points as i32;
-    if rule.kind.is_reward() {
-        points
-    } else {
-        -points
-    }
+    if rule.is_reward() { points } else { -points }
 }
 
 pub(super) fn write_agents(
