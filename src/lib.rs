@@ -11,6 +11,7 @@ pub mod output;
 pub mod pipeline;
 pub mod queue;
 pub mod report;
+pub mod review;
 pub mod rules;
 pub mod score;
 pub mod view;

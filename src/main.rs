@@ -82,6 +82,27 @@ enum Command {
         /// How many calls.
         #[arg(long, default_value_t = 20)]
         top: usize,
+        /// List findings instead of calls: by `confidence` when the run had `--model`.
+        #[arg(long)]
+        findings: bool,
+    },
+    /// Train a review model on reviewers' verdicts on a run's findings.
+    Learn {
+        /// verdicts.csv: call_id,rule_id,turn_index,verdict,reviewer.
+        #[arg(long)]
+        verdicts: PathBuf,
+        /// The model file to write (model.json).
+        #[arg(long)]
+        out: PathBuf,
+        /// The finished run whose findings were reviewed.
+        #[arg(long, default_value = "out")]
+        run: PathBuf,
+        /// Cross-validation folds for the reviewer-effort figures (0 = none).
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// The effort figure counts overturned findings in the first K of the queue.
+        #[arg(long, default_value_t = 20)]
+        top_k: usize,
     },
 }
 
@@ -111,6 +132,9 @@ struct RunArgs {
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
+    /// Review model from `callqa learn`: adds `confidence` to each finding.
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Input files.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -146,7 +170,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
-        Command::Queue { out, top } => queue(&out, top),
+        Command::Queue {
+            out,
+            top,
+            findings: false,
+        } => queue(&out, top),
+        Command::Queue { out, top, .. } => queue_findings(&out, top),
+        Command::Learn {
+            verdicts,
+            out,
+            run,
+            folds,
+            top_k,
+        } => learn(&verdicts, &out, &run, folds, top_k),
         Command::Show {
             call_id,
             out,
@@ -186,7 +222,10 @@ fn load_engine(dir: &Path) -> Result<Engine, Error> {
 }
 
 fn run(args: RunArgs) -> Result<u8, Error> {
-    let engine = load_engine(&args.rules)?;
+    let mut engine = load_engine(&args.rules)?;
+    if let Some(model) = &args.model {
+        engine.set_review_model(callqa::review::Model::load(model)?);
+    }
     let options = RunOptions {
         inputs: args.inputs,
         out_dir: args.out,
@@ -425,6 +464,70 @@ fn queue(out: &Path, top: usize) -> Result<u8, Error> {
             text,
             "{:>4}  {:<14} {:<8} {:>5} {:>5}  {}",
             r.rank, r.call_id, r.agent_id, r.score, r.risk, r.reasons
+        );
+    }
+    print_stdout(&text);
+    Ok(exit::OK)
+}
+
+fn queue_findings(out: &Path, top: usize) -> Result<u8, Error> {
+    let rows = callqa::queue::read_finding_queue(out, top)?;
+    let mut text = format!(
+        "{:>4}  {:<14} {:<12} {:>4} {:>10}  why\n",
+        "#", "call", "rule", "turn", "confidence"
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let turn = r.turn_index.map_or("-".to_string(), |t| t.to_string());
+        let confidence = r.confidence.map_or("-".to_string(), |c| format!("{c:.2}"));
+        let _ = writeln!(
+            text,
+            "{:>4}  {:<14} {:<12} {:>4} {:>10}  {}",
+            i + 1,
+            r.call_id,
+            r.rule_id,
+            turn,
+            confidence,
+            r.why
+        );
+    }
+    print_stdout(&text);
+    Ok(exit::OK)
+}
+
+fn learn(verdicts: &Path, out: &Path, run: &Path, folds: usize, k: usize) -> Result<u8, Error> {
+    use callqa::review;
+    let findings = review::read_run_findings(run)?;
+    let examples = review::join(&review::read_verdicts(verdicts)?, &findings, verdicts)?;
+    let model = review::train(&examples)?;
+    model.save(out)?;
+    let mut text = format!(
+        "{}: trained on {} verdicts ({} confirmed, {} overturned), {} features\n",
+        out.display(),
+        examples.len(),
+        model.trained_on.0,
+        model.trained_on.1,
+        model.weights.len()
+    );
+    if folds >= 2 {
+        let efforts = review::cross_validate(&examples, folds, k)?;
+        let _ = writeln!(
+            text,
+            "cross-validation, {folds} folds by call: overturned findings in the first {k} of each held-out fold's queue\n{:>4} {:>8} {:>10} {:>15} {:>12}",
+            "fold", "findings", "overturned", "without model", "with model"
+        );
+        let (mut without, mut with) = (0, 0);
+        for e in &efforts {
+            without += e.top_k_without;
+            with += e.top_k_with;
+            let _ = writeln!(
+                text,
+                "{:>4} {:>8} {:>10} {:>15} {:>12}",
+                e.fold, e.findings, e.overturned, e.top_k_without, e.top_k_with
+            );
+        }
+        let _ = writeln!(
+            text,
+            "total: {without} overturned findings reviewed in the top {k} without the model, {with} with it"
         );
     }
     print_stdout(&text);

@@ -78,6 +78,8 @@ pub struct Engine {
     emotion: crate::emotion::Lexicon,
     /// The `similar` rules' example sentences, indexed by feature.
     similar: similar::SimilarIndex,
+    /// Reviewers' model of which findings they confirm (`run --model`).
+    review_model: Option<crate::review::Model>,
 }
 
 /// What a rule kind sees of the call being evaluated.
@@ -173,6 +175,7 @@ impl Engine {
         let similar = similar::SimilarIndex::new(&pack, &normalizer)?;
         Ok(Engine {
             similar,
+            review_model: None,
             emotion,
             pack,
             normalizer,
@@ -182,6 +185,15 @@ impl Engine {
             applies,
             category_of_rule,
         })
+    }
+
+    /// Gives every finding a `confidence` from a review model (see `review`).
+    pub fn set_review_model(&mut self, model: crate::review::Model) {
+        self.review_model = Some(model);
+    }
+
+    pub fn review_model(&self) -> Option<&crate::review::Model> {
+        self.review_model.as_ref()
     }
 
     pub fn pack(&self) -> &RulePack {

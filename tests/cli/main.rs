@@ -5,6 +5,7 @@ mod errors;
 mod fixtures;
 mod reliability;
 mod report;
+mod review;
 mod rules;
 mod similar;
 
