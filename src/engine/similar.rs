@@ -405,14 +405,14 @@ impl SimilarIndex {
             TextFeatures::features(&tokens, &mut features);
             let mut pairs: Vec<(u64, f32)> = features.iter().map(|f| (f.hash, f.prior)).collect();
             let counts: Vec<_> = counted(&mut pairs).collect();
-            if counts.is_empty() {
+            if counts.len() < MIN_SHARED_FEATURES {
                 let r = &pack.rules()[*rule];
                 problems.push(RuleProblem {
                     file: r.file.clone(),
                     line: Some(r.line),
                     rule_id: Some(r.id.clone()),
                     message: format!(
-                        "example sentence {sentence:?} has nothing to compare (give at least two Chinese characters or a word that is not a stop word)"
+                        "example sentence {sentence:?} is too short to compare: give at least two Chinese characters or two words that are not stop words"
                     ),
                 });
             }
