@@ -14,4 +14,5 @@ pub mod report;
 pub mod review;
 pub mod rules;
 pub mod score;
+pub mod suggest;
 pub mod view;

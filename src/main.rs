@@ -104,6 +104,23 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         top_k: usize,
     },
+    /// Draft rules for phrases that recur in confirmed violations but no rule covers.
+    Suggest {
+        /// verdicts.csv: call_id,rule_id,turn_index,verdict,reviewer.
+        #[arg(long)]
+        verdicts: PathBuf,
+        /// The file to write the drafts to (suggestions.toml).
+        #[arg(long)]
+        out: PathBuf,
+        /// The finished run whose findings were reviewed.
+        #[arg(long, default_value = "out")]
+        run: PathBuf,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Least number of calls a phrase must recur in.
+        #[arg(long, default_value_t = 3)]
+        min_calls: usize,
+    },
 }
 
 #[derive(clap::Args)]
@@ -183,6 +200,13 @@ fn main() -> ExitCode {
             folds,
             top_k,
         } => learn(&verdicts, &out, &run, folds, top_k),
+        Command::Suggest {
+            verdicts,
+            out,
+            run,
+            rules,
+            min_calls,
+        } => suggest(&verdicts, &out, &run, &rules, min_calls),
         Command::Show {
             call_id,
             out,
@@ -529,6 +553,31 @@ fn learn(verdicts: &Path, out: &Path, run: &Path, folds: usize, k: usize) -> Res
             text,
             "total: {without} overturned findings reviewed in the top {k} without the model, {with} with it"
         );
+    }
+    print_stdout(&text);
+    Ok(exit::OK)
+}
+
+fn suggest(
+    verdicts: &Path,
+    out: &Path,
+    run: &Path,
+    rules: &Path,
+    min_calls: usize,
+) -> Result<u8, Error> {
+    use callqa::review;
+    let pack = RulePack::load(rules)?;
+    let findings = review::read_run_findings(run)?;
+    let reviewed = review::join(&review::read_verdicts(verdicts)?, &findings, verdicts)?;
+    let suggestions = callqa::suggest::suggest(&reviewed, &pack, min_calls);
+    callqa::suggest::write(out, &callqa::suggest::to_toml(&suggestions, &pack))?;
+    let mut text = format!(
+        "{}: {} draft rules (commented out; nothing is enabled)\n",
+        out.display(),
+        suggestions.len()
+    );
+    for s in &suggestions {
+        let _ = writeln!(text, "  {:?} in {} calls", s.phrase, s.calls.len());
     }
     print_stdout(&text);
     Ok(exit::OK)

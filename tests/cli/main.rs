@@ -8,6 +8,7 @@ mod report;
 mod review;
 mod rules;
 mod similar;
+mod suggest;
 
 use std::collections::BTreeMap;
 use std::fs::File;
