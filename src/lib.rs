@@ -15,4 +15,5 @@ pub mod review;
 pub mod rules;
 pub mod score;
 pub mod suggest;
+pub mod tune;
 pub mod view;

@@ -121,6 +121,17 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         min_calls: usize,
     },
+    /// For each `similar` rule, the threshold with the best F1 on labelled calls.
+    Tune {
+        /// labels.csv: call_id,rule_id,category,verdict (hit/no_hit),reviewer,note.
+        #[arg(long)]
+        labels: PathBuf,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// The calls the labels are about (JSONL, gzip or zstd).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -207,6 +218,11 @@ fn main() -> ExitCode {
             rules,
             min_calls,
         } => suggest(&verdicts, &out, &run, &rules, min_calls),
+        Command::Tune {
+            labels,
+            rules,
+            inputs,
+        } => tune(&labels, &rules, &inputs),
         Command::Show {
             call_id,
             out,
@@ -578,6 +594,48 @@ fn suggest(
     );
     for s in &suggestions {
         let _ = writeln!(text, "  {:?} in {} calls", s.phrase, s.calls.len());
+    }
+    print_stdout(&text);
+    Ok(exit::OK)
+}
+
+fn tune(labels: &Path, rules: &Path, inputs: &[PathBuf]) -> Result<u8, Error> {
+    let engine = load_engine(rules)?;
+    let tunings = callqa::tune::tune(&engine, labels, inputs)?;
+    let mut text = String::new();
+    if tunings.is_empty() {
+        text += "no `similar` rule has labels\n";
+    }
+    for t in &tunings {
+        let _ = writeln!(
+            text,
+            "{} ({} labelled calls), threshold now {}\n{:>9} {:>9} {:>6} {:>5}",
+            t.rule_id, t.labelled, t.current, "threshold", "precision", "recall", "F1"
+        );
+        for p in &t.curve {
+            let _ = writeln!(
+                text,
+                "{:>9.2} {:>9.2} {:>6.2} {:>5.2}",
+                p.threshold, p.precision, p.recall, p.f1
+            );
+        }
+        match &t.best {
+            Some(best) if (best.threshold - t.current).abs() > 1e-9 => {
+                let _ = writeln!(
+                    text,
+                    "suggested edit: {}:{}: rule {}: threshold = {:.2}   # F1 {:.2} (precision {:.2}, recall {:.2})\n",
+                    t.file.display(),
+                    t.line,
+                    t.rule_id,
+                    best.threshold,
+                    best.f1,
+                    best.precision,
+                    best.recall
+                );
+            }
+            Some(_) => text += "the threshold is already the best\n\n",
+            None => text += "no labelled call scores above 0: add `like` sentences\n\n",
+        }
     }
     print_stdout(&text);
     Ok(exit::OK)

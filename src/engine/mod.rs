@@ -398,6 +398,38 @@ impl Engine {
             .1
     }
 
+    /// For each `similar` rule that applies to `call` (by language), its best similarity in the
+    /// call whatever its threshold (0 when nothing compares): what `callqa tune` sweeps.
+    pub fn similar_scores(&self, call: &Call) -> Vec<(usize, f64)> {
+        let mut scratch = Scratch::default();
+        scratch
+            .turns
+            .resize_with(call.turns.len(), NormText::default);
+        for (turn, norm) in call.turns.iter().zip(scratch.turns.iter_mut()) {
+            self.normalizer.normalize_into(&turn.text, norm);
+        }
+        let language = lang::call_language(call, &scratch.turns);
+        let applies = |rule: usize| self.applies[language.index()][rule];
+        // Any positive similarity counts: the sweep sets the threshold.
+        let matches = self.similar.scan(
+            call,
+            &scratch.turns,
+            &applies,
+            Some(f32::EPSILON),
+            &mut scratch.similar,
+        );
+        let mut best: Vec<(usize, f64)> = (0..self.rules.len())
+            .filter(|&r| applies(r) && matches!(self.rules[r].check, CompiledCheck::Similar))
+            .map(|r| (r, 0.0))
+            .collect();
+        for m in matches {
+            if let Some(slot) = best.iter_mut().find(|(r, _)| *r == m.rule) {
+                slot.1 = slot.1.max(f64::from(m.score));
+            }
+        }
+        best
+    }
+
     /// Where in `call` rule `rule` is met — its requirement said, its trigger answered, its
     /// steps in order, its reward earned — as (turn, byte span) pairs; `None` when it is not.
     pub fn met_at(&self, rule: usize, call: &Call) -> Option<Vec<Place>> {

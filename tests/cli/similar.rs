@@ -84,3 +84,49 @@ fn explain_describes_a_similar_rule() {
         "{text}"
     );
 }
+
+/// `callqa tune` on the paraphrase set's labels: a curve and a suggested threshold per rule.
+#[test]
+fn tune_prints_the_curve_and_a_suggested_edit_for_each_similar_rule() {
+    let dir = root().join("fixtures/kinds/similar");
+    let output = callqa(
+        &[
+            "tune",
+            "--labels",
+            dir.join("labels.csv").to_str().unwrap(),
+            "--rules",
+            dir.to_str().unwrap(),
+        ],
+        &[dir.join("calls.jsonl")],
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{text}");
+    for rule in [
+        "SIM-ZH-EMPATHY",
+        "SIM-ZH-PROMISE",
+        "SIM-EN-EMPATHY",
+        "SIM-EN-PROMISE",
+    ] {
+        let section = text.split(&format!("{rule} (")).nth(1).unwrap();
+        assert!(
+            section.contains("threshold precision recall    F1"),
+            "{text}"
+        );
+        assert!(
+            section.contains("rules.toml:")
+                && section.contains(&format!("rule {rule}: threshold = "))
+                || section.contains("already the best"),
+            "{text}"
+        );
+    }
+    // The promise rules separate their paraphrases from every near-miss.
+    assert!(
+        text.contains("rule SIM-ZH-PROMISE: threshold = 0.45   # F1 1.00"),
+        "{text}"
+    );
+}
