@@ -55,9 +55,11 @@ impl Kind {
         self == Kind::Reward
     }
 
-    /// Kinds whose only outcome is a violation: nothing in a call shows them "met".
+    /// Kinds whose only outcome is a violation: nothing in a call shows them "met". (A
+    /// `similar` rule's findings are its only evidence: rewards when `effect = "reward"`,
+    /// which `coach --good` lists as findings, violations otherwise.)
     pub fn is_violation_only(self) -> bool {
-        matches!(self, Kind::Forbid | Kind::Timing)
+        matches!(self, Kind::Forbid | Kind::Timing | Kind::Similar)
     }
 }
 
