@@ -14,6 +14,10 @@ With --fuzzy, every Chinese forbid/require/reward rule with phrases also gets
 OUT/phrases.txt (beside the .toml files, ignored by callqa, which reads only *.toml) lists every
 literal phrase and exclusion of the pack (nested conditions included), NFKC-normalized and lowercased, one per line, for
 `rg --count-matches -F -f OUT/phrases.txt FILE`. Standard library only.
+
+With `--similar N` (at most 20) OUT also gets bench_similar.toml: N `similar` rules (category
+`bench_similar`, half Chinese, half English, 3 example sentences and 1 counter-example each),
+for measuring what paraphrase rules cost (bench/similar.sh). phrases.txt is the same either way.
 """
 
 from __future__ import annotations
@@ -182,12 +186,63 @@ def with_fuzzy(text: str) -> tuple[str, int]:
     return "".join(blocks), changed
 
 
+# (id, lang, effect, like sentences, unlike sentence) for --similar; examples.match is the first
+# like sentence itself, examples.no_match an unrelated sentence of the language.
+SIMILAR_RULES = [
+    ("S-ZH-01", "zh", "reward", ["我理解您的心情", "我能体会您的感受", "换作是我也会着急"], "我不理解您的意思"),
+    ("S-ZH-02", "zh", "violation", ["我保证马上给您解决", "这个问题今天一定能处理好", "肯定不会再出问题"], "我们会尽快为您处理"),
+    ("S-ZH-03", "zh", "reward", ["给您带来不便非常抱歉", "让您久等了实在不好意思", "耽误您的时间了"], "这个不是我们的问题"),
+    ("S-ZH-04", "zh", "violation", ["这个不归我们管", "您去找别的部门吧", "这事我们处理不了您自己想办法"], "我帮您转接相关部门"),
+    ("S-ZH-05", "zh", "violation", ["您听不懂吗", "我都说了好几遍了", "这么简单都不会"], "我再给您说明一下"),
+    ("S-ZH-06", "zh", "reward", ["还有什么可以帮您的吗", "请问还有其他问题吗", "您看还有别的需要吗"], "您的问题已经记录"),
+    ("S-ZH-07", "zh", "violation", ["这个产品稳赚不赔", "收益肯定比存款高", "保证不会亏本"], "理财有风险投资需谨慎"),
+    ("S-ZH-08", "zh", "reward", ["为了您的账户安全请核实身份", "需要先验证一下您的身份信息", "麻烦您提供身份证后四位"], "您的身份已经被冻结"),
+    ("S-ZH-09", "zh", "violation", ["您爱办不办", "不满意您就去投诉吧", "投诉也没用"], "您可以通过官方渠道反馈"),
+    ("S-ZH-10", "zh", "reward", ["感谢您的耐心等待", "谢谢您的理解和支持", "非常感谢您的配合"], "请您耐心等待结果"),
+    ("S-EN-01", "en", "reward", ["I understand how frustrating this is", "I can see why you are upset", "I get why you are upset"], "I don't understand the question"),
+    ("S-EN-02", "en", "violation", ["I guarantee this will be fixed today", "I promise we will sort it out right away", "this will definitely never happen again"], "we will try to sort it out as soon as possible"),
+    ("S-EN-03", "en", "reward", ["I'm sorry for the inconvenience", "I apologise for the wait", "sorry to keep you waiting"], "the delay is not our fault"),
+    ("S-EN-04", "en", "violation", ["that is not handled by our department", "you need to call someone else", "there is nothing I can do about it"], "let me transfer you to the right team"),
+    ("S-EN-05", "en", "violation", ["as I already told you", "I have explained this several times", "it's really not that complicated"], "let me explain that again"),
+    ("S-EN-06", "en", "reward", ["is there anything else I can help you with", "can I help with anything else today", "do you have any other questions"], "your question has been logged"),
+    ("S-EN-07", "en", "violation", ["this investment cannot lose money", "you will definitely earn more than a deposit", "the returns are guaranteed"], "investments carry risk"),
+    ("S-EN-08", "en", "reward", ["for your security I need to verify your identity", "could you confirm your date of birth", "please confirm the last four digits of your card"], "your card has been blocked"),
+    ("S-EN-09", "en", "violation", ["take it or leave it", "go ahead and complain if you want", "complaining won't change anything"], "you can give feedback through our official channel"),
+    ("S-EN-10", "en", "reward", ["thank you for your patience", "thanks for bearing with me", "I appreciate your understanding"], "please be patient while we check"),
+]
+SIMILAR_NO_MATCH = {"zh": "好的，您的快递明天到", "en": "Okay, your parcel arrives tomorrow"}
+
+
+def similar_toml(count: int) -> str:
+    out = ["# Benchmark-only `similar` rules (bench/make_pack.py --similar N): what paraphrase rules cost.", ""]
+    for rid, lang, effect, like, unlike in SIMILAR_RULES[:count]:
+        out += [
+            "[[rule]]",
+            f"id = {toml_str(rid)}",
+            'kind = "similar"',
+            'category = "bench_similar"',
+            'severity = "info"' if effect == "reward" else 'severity = "minor"',
+            f"lang = {toml_str(lang)}",
+            f"effect = {toml_str(effect)}",
+            f"message = {toml_str(rid)}",
+            f"like = {toml_list(like)}",
+            f"unlike = {toml_list([unlike])}",
+            f"examples.match = {toml_list([like[0]])}",
+            f"examples.no_match = {toml_list([SIMILAR_NO_MATCH[lang]])}",
+            "",
+        ]
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--rules", type=Path, default=DEFAULT_RULES)
     ap.add_argument("--fuzzy", action="store_true", help='add fuzzy = "pinyin" to Chinese phrase rules')
+    ap.add_argument("--similar", type=int, default=0, help="add N `similar` rules (at most 20)")
     args = ap.parse_args()
+    if not 0 <= args.similar <= len(SIMILAR_RULES):
+        sys.exit(f"make_pack: --similar takes 0 to {len(SIMILAR_RULES)}")
 
     sources = sorted(args.rules.glob("*.toml"))
     if not sources:
@@ -205,6 +260,8 @@ def main() -> None:
             f.write_text(text, encoding="utf-8")
             fuzzy_rules += changed
         print(f"make_pack: fuzzy = \"pinyin\" on {fuzzy_rules} rules", file=sys.stderr)
+    if args.similar:
+        (args.out / "bench_similar.toml").write_text(similar_toml(args.similar), encoding="utf-8")
 
     phrases, literal_count, regex_count, rule_count = set(), 0, 0, 0
     for f in sorted(args.out.glob("*.toml")):

@@ -138,6 +138,55 @@ enum Command {
         /// How many calls.
         #[arg(long, default_value_t = 20)]
         top: usize,
+        /// List findings instead of calls: by `confidence` when the run had `--model`.
+        #[arg(long)]
+        findings: bool,
+    },
+    /// Train a review model on reviewers' verdicts on a run's findings.
+    Learn {
+        /// verdicts.csv: call_id,rule_id,turn_index,verdict,reviewer.
+        #[arg(long)]
+        verdicts: PathBuf,
+        /// The model file to write (model.json).
+        #[arg(long)]
+        out: PathBuf,
+        /// The finished run whose findings were reviewed.
+        #[arg(long, default_value = "out")]
+        run: PathBuf,
+        /// Cross-validation folds for the reviewer-effort figures (0 = none).
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// The effort figure counts overturned findings in the first K of the queue.
+        #[arg(long, default_value_t = 20)]
+        top_k: usize,
+    },
+    /// Draft rules for phrases that recur in confirmed violations but no rule covers.
+    Suggest {
+        /// verdicts.csv: call_id,rule_id,turn_index,verdict,reviewer.
+        #[arg(long)]
+        verdicts: PathBuf,
+        /// The file to write the drafts to (suggestions.toml).
+        #[arg(long)]
+        out: PathBuf,
+        /// The finished run whose findings were reviewed.
+        #[arg(long, default_value = "out")]
+        run: PathBuf,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Least number of calls a phrase must recur in.
+        #[arg(long, default_value_t = 3)]
+        min_calls: usize,
+    },
+    /// For each `similar` rule, the threshold with the best F1 on labelled calls.
+    Tune {
+        /// labels.csv: call_id,rule_id,category,verdict (hit/no_hit),reviewer,note.
+        #[arg(long)]
+        labels: PathBuf,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// The calls the labels are about (JSONL, gzip or zstd).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
     },
 }
 
@@ -182,6 +231,9 @@ struct RunArgs {
     /// Reviewers' overrides (CSV or JSONL: call_id, rule_id, verdict, reviewer, reason).
     #[arg(long)]
     overrides: Option<PathBuf>,
+    /// Review model from `callqa learn`: adds `confidence` to each finding.
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Input files [default: `inputs` in callqa.toml].
     inputs: Vec<PathBuf>,
 }
@@ -244,7 +296,12 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args, log),
         Command::Init { dir } => init(&dir),
         Command::Rescore(args) => rescore(args, log),
-        Command::Queue { out, top } => queue(&out, top),
+        Command::Queue {
+            out,
+            top,
+            findings: false,
+        } => queue(&out, top),
+        Command::Queue { out, top, .. } => queue_findings(&out, top),
         Command::Eval {
             labels,
             out,
@@ -264,6 +321,25 @@ fn main() -> ExitCode {
             if json { None } else { Some(max_errors) },
         ),
         Command::Diff { old, new, json } => diff(&old, &new, json),
+        Command::Learn {
+            verdicts,
+            out,
+            run,
+            folds,
+            top_k,
+        } => learn(&verdicts, &out, &run, folds, top_k),
+        Command::Suggest {
+            verdicts,
+            out,
+            run,
+            rules,
+            min_calls,
+        } => suggest(&verdicts, &out, &run, &rules, min_calls),
+        Command::Tune {
+            labels,
+            rules,
+            inputs,
+        } => tune(&labels, &rules, &inputs),
         Command::Show {
             call_id,
             out,
@@ -320,7 +396,10 @@ fn run(args: RunArgs, log: LogFormat) -> Result<u8, Error> {
         .clone()
         .or_else(|| config.rules.clone())
         .unwrap_or_else(|| "rules".into());
-    let engine = load_engine(&rules)?;
+    let mut engine = load_engine(&rules)?;
+    if let Some(model) = &args.model {
+        engine.set_review_model(callqa::review::Model::load(model)?);
+    }
     let date = args.date.as_deref().map(Day::parse).transpose()?;
     // A flag beats the config: `--out DIR` is a plain run even when the config has out_root.
     let out_root = match &args.out {
@@ -793,7 +872,6 @@ fn coach(out: &Path, rule: &str, good: bool, limit: usize, format: &str) -> Resu
         .pack()
         .rule(rule)
         .ok_or_else(|| Error::usage_message(format!("no rule `{rule}` in {}", rules.display())))?
-        .kind
         .is_reward();
     let examples = if good && !reward {
         callqa::coach::met_examples(&engine, rule, &inputs, limit)?
@@ -868,6 +946,137 @@ fn queue(out: &Path, top: usize) -> Result<u8, Error> {
             "{:>4}  {:<14} {:<8} {:>5} {:>5}  {}",
             r.rank, r.call_id, r.agent_id, r.score, r.risk, r.reasons
         );
+    }
+    print_stdout(&text);
+    Ok(exit::OK)
+}
+
+fn queue_findings(out: &Path, top: usize) -> Result<u8, Error> {
+    let rows = callqa::queue::read_finding_queue(out, top)?;
+    let mut text = format!(
+        "{:>4}  {:<14} {:<12} {:>4} {:>10}  why\n",
+        "#", "call", "rule", "turn", "confidence"
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let turn = r.turn_index.map_or("-".to_string(), |t| t.to_string());
+        let confidence = r.confidence.map_or("-".to_string(), |c| format!("{c:.2}"));
+        let _ = writeln!(
+            text,
+            "{:>4}  {:<14} {:<12} {:>4} {:>10}  {}",
+            i + 1,
+            r.call_id,
+            r.rule_id,
+            turn,
+            confidence,
+            r.why
+        );
+    }
+    print_stdout(&text);
+    Ok(exit::OK)
+}
+
+fn learn(verdicts: &Path, out: &Path, run: &Path, folds: usize, k: usize) -> Result<u8, Error> {
+    use callqa::review;
+    let findings = review::read_run_findings(run)?;
+    let examples = review::join(&review::read_verdicts(verdicts)?, &findings, verdicts)?;
+    let model = review::train(&examples)?;
+    model.save(out)?;
+    let mut text = format!(
+        "{}: trained on {} verdicts ({} confirmed, {} overturned), {} features\n",
+        out.display(),
+        examples.len(),
+        model.trained_on.0,
+        model.trained_on.1,
+        model.weights.len()
+    );
+    if folds >= 2 {
+        let efforts = review::cross_validate(&examples, folds, k)?;
+        let _ = writeln!(
+            text,
+            "cross-validation, {folds} folds by call: overturned findings in the first {k} of each held-out fold's queue\n{:>4} {:>8} {:>10} {:>15} {:>12}",
+            "fold", "findings", "overturned", "without model", "with model"
+        );
+        let (mut without, mut with) = (0, 0);
+        for e in &efforts {
+            without += e.top_k_without;
+            with += e.top_k_with;
+            let _ = writeln!(
+                text,
+                "{:>4} {:>8} {:>10} {:>15} {:>12}",
+                e.fold, e.findings, e.overturned, e.top_k_without, e.top_k_with
+            );
+        }
+        let _ = writeln!(
+            text,
+            "total: {without} overturned findings reviewed in the top {k} without the model, {with} with it"
+        );
+    }
+    print_stdout(&text);
+    Ok(exit::OK)
+}
+
+fn suggest(
+    verdicts: &Path,
+    out: &Path,
+    run: &Path,
+    rules: &Path,
+    min_calls: usize,
+) -> Result<u8, Error> {
+    use callqa::review;
+    let pack = RulePack::load(rules)?;
+    let findings = review::read_run_findings(run)?;
+    let reviewed = review::join(&review::read_verdicts(verdicts)?, &findings, verdicts)?;
+    let suggestions = callqa::suggest::suggest(&reviewed, &pack, min_calls);
+    callqa::suggest::write(out, &callqa::suggest::to_toml(&suggestions, &pack))?;
+    let mut text = format!(
+        "{}: {} draft rules (commented out; nothing is enabled)\n",
+        out.display(),
+        suggestions.len()
+    );
+    for s in &suggestions {
+        let _ = writeln!(text, "  {:?} in {} calls", s.phrase, s.calls.len());
+    }
+    print_stdout(&text);
+    Ok(exit::OK)
+}
+
+fn tune(labels: &Path, rules: &Path, inputs: &[PathBuf]) -> Result<u8, Error> {
+    let engine = load_engine(rules)?;
+    let tunings = callqa::tune::tune(&engine, labels, inputs)?;
+    let mut text = String::new();
+    if tunings.is_empty() {
+        text += "no `similar` rule has labels\n";
+    }
+    for t in &tunings {
+        let _ = writeln!(
+            text,
+            "{} ({} labelled calls), threshold now {}\n{:>9} {:>9} {:>6} {:>5}",
+            t.rule_id, t.labelled, t.current, "threshold", "precision", "recall", "F1"
+        );
+        for p in &t.curve {
+            let _ = writeln!(
+                text,
+                "{:>9.2} {:>9.2} {:>6.2} {:>5.2}",
+                p.threshold, p.precision, p.recall, p.f1
+            );
+        }
+        match &t.best {
+            Some(best) if (best.threshold - t.current).abs() > 1e-9 => {
+                let _ = writeln!(
+                    text,
+                    "suggested edit: {}:{}: rule {}: threshold = {:.2}   # F1 {:.2} (precision {:.2}, recall {:.2})\n",
+                    t.file.display(),
+                    t.line,
+                    t.rule_id,
+                    best.threshold,
+                    best.f1,
+                    best.precision,
+                    best.recall
+                );
+            }
+            Some(_) => text += "the threshold is already the best\n\n",
+            None => text += "no labelled call scores above 0: add `like` sentences\n\n",
+        }
     }
     print_stdout(&text);
     Ok(exit::OK)

@@ -54,7 +54,7 @@ pub fn base_risk(
     if anger >= ANGRY {
         let empathy = evaluation.findings.iter().any(|f| {
             let rule = &engine.pack().rules()[f.rule];
-            rule.kind.is_reward() && rule.category == "empathy"
+            rule.is_reward() && rule.category == "empathy"
         });
         let terms = evaluation.anger_terms.join(", ");
         if empathy {
@@ -170,6 +170,69 @@ pub fn read_queue(out: &Path, top: usize) -> Result<Vec<QueueRow>> {
         Ok(true)
     })?;
     rows.sort_by_key(|r| r.rank);
+    Ok(rows)
+}
+
+/// One line of `callqa queue --findings`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingQueueRow {
+    pub call_id: String,
+    pub rule_id: String,
+    pub turn_index: Option<i32>,
+    pub confidence: Option<f64>,
+    /// The confidence's top features, or the rule's message without a model.
+    pub why: String,
+    review_rank: i64,
+}
+
+/// The `top` findings to review first: by `confidence` (most likely confirmed first) when the
+/// run had a review model, then by the call's review rank and turn.
+pub fn read_finding_queue(out: &Path, top: usize) -> Result<Vec<FindingQueueRow>> {
+    use arrow_array::{Array, Float64Array, Int32Array, StringArray};
+    let ranks: HashMap<String, i64> = read_queue(out, usize::MAX)?
+        .into_iter()
+        .map(|r| (r.call_id, r.rank))
+        .collect();
+    let mut rows = Vec::new();
+    crate::output::read::for_each_batch(&out.join(crate::output::FINDINGS_FILE), |batch| {
+        let ids = batch.column::<StringArray>("call_id")?;
+        let rules = batch.column::<StringArray>("rule_id")?;
+        let turns = batch.column::<Int32Array>("turn_index")?;
+        let messages = batch.column::<StringArray>("message")?;
+        let confidence = batch.column::<Float64Array>("confidence")?;
+        let features = batch.column::<StringArray>("confidence_features")?;
+        for i in 0..ids.len() {
+            let scored = confidence.is_valid(i);
+            rows.push(FindingQueueRow {
+                call_id: ids.value(i).to_string(),
+                rule_id: rules.value(i).to_string(),
+                turn_index: turns.is_valid(i).then(|| turns.value(i)),
+                confidence: scored.then(|| confidence.value(i)),
+                why: if scored {
+                    features.value(i)
+                } else {
+                    messages.value(i)
+                }
+                .to_string(),
+                review_rank: ranks.get(ids.value(i)).copied().unwrap_or(i64::MAX),
+            });
+        }
+        Ok(true)
+    })?;
+    rows.sort_by(|a, b| {
+        let by_model = b
+            .confidence
+            .unwrap_or(0.0)
+            .total_cmp(&a.confidence.unwrap_or(0.0));
+        by_model.then_with(|| {
+            (a.review_rank, &a.call_id, a.turn_index).cmp(&(
+                b.review_rank,
+                &b.call_id,
+                b.turn_index,
+            ))
+        })
+    });
+    rows.truncate(top);
     Ok(rows)
 }
 

@@ -59,7 +59,7 @@ impl ReportBuilder {
     ) {
         self.histogram[(call.score.score.clamp(0, 100) / 10) as usize] += 1;
         for f in call.findings.iter().filter(|f| f.counts()) {
-            if !engine.pack().rules()[f.rule].kind.is_reward() {
+            if !engine.pack().rules()[f.rule].is_reward() {
                 *self.rule_violations.entry(f.rule).or_default() += 1;
             }
         }
@@ -250,7 +250,7 @@ fn queue(page: &mut String, engine: &Engine, queue: &[QueueCall]) {
             let _ = write!(
                 page,
                 "<li class={}><b>{}</b> ({}, {}) {}{}{}</li>",
-                if rule.kind.is_reward() { "good" } else { "bad" },
+                if rule.is_reward() { "good" } else { "bad" },
                 escape(&rule.id),
                 rule.severity.as_str(),
                 place,

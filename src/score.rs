@@ -49,7 +49,7 @@ pub fn score_call(engine: &Engine, findings: &[Finding]) -> CallScore {
         let rule = &pack.rules()[index];
         let points = rule.points.saturating_mul(count).min(rule.cap);
         let category = engine.category_of(index);
-        if rule.kind.is_reward() {
+        if rule.is_reward() {
             rewards += count;
             cat_bonus[category] += points;
         } else {
@@ -144,7 +144,7 @@ impl AgentStats {
         self.violations += u64::from(score.violations);
         for index in rules_found {
             let rule = &engine.pack().rules()[index];
-            if !rule.kind.is_reward() {
+            if !rule.is_reward() {
                 *self.rule_violations.entry(rule.id.clone()).or_default() += 1;
             }
         }

@@ -98,7 +98,7 @@ fn margin(
     paint: &dyn Fn(&str, &str) -> String,
 ) -> String {
     let rule = &engine.pack().rules()[rule];
-    let (mark, code) = if rule.kind.is_reward() {
+    let (mark, code) = if rule.is_reward() {
         ("+", GREEN)
     } else {
         ("-", RED)

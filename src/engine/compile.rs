@@ -51,6 +51,8 @@ pub(crate) enum CompiledCheck {
         within_turns: u32,
     },
     Timing,
+    /// Scored by the engine's similarity index (see `similar.rs`).
+    Similar,
 }
 
 pub(crate) struct CompiledRule {
@@ -115,6 +117,7 @@ fn compile_rule(
             within_turns: *within_turns,
         },
         Check::Timing { .. } => CompiledCheck::Timing,
+        Check::Similar(_) => CompiledCheck::Similar,
     };
     let when = rule.when.as_ref().map(cond);
     CompiledRule {

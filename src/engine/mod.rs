@@ -16,6 +16,7 @@ mod require;
 mod response;
 mod reward;
 mod sequence;
+mod similar;
 mod timing;
 
 use crate::error::Result;
@@ -85,6 +86,7 @@ pub struct Scratch {
     offsets: Vec<usize>,
     /// A turn projected to pinyin, for fuzzy rules.
     projected: fuzzy::Projected,
+    similar: similar::Scratch,
 }
 
 /// The compiled, read-only form of a [`RulePack`].
@@ -98,6 +100,10 @@ pub struct Engine {
     applies: [Vec<bool>; 3],
     category_of_rule: Vec<usize>,
     emotion: crate::emotion::Lexicon,
+    /// The `similar` rules' example sentences, indexed by feature.
+    similar: similar::SimilarIndex,
+    /// Reviewers' model of which findings they confirm (`run --model`).
+    review_model: Option<crate::review::Model>,
 }
 
 /// What a rule kind sees of the call being evaluated.
@@ -111,6 +117,8 @@ pub(crate) struct CallView<'a> {
     /// Start of the first turn and end of the last (ms), for time scopes.
     first_start: Option<i64>,
     last_end: Option<i64>,
+    /// Best windows of the `similar` rules, by rule and turn.
+    similar: &'a [similar::SimilarMatch],
 }
 
 impl CallView<'_> {
@@ -189,7 +197,10 @@ impl Engine {
             .map(|r| pack.category_index(&r.category).unwrap_or(0))
             .collect();
         let emotion = crate::emotion::Lexicon::default_lexicon(&normalizer);
+        let similar = similar::SimilarIndex::new(&pack, &normalizer)?;
         Ok(Engine {
+            similar,
+            review_model: None,
             emotion,
             pack,
             normalizer,
@@ -199,6 +210,15 @@ impl Engine {
             applies,
             category_of_rule,
         })
+    }
+
+    /// Gives every finding a `confidence` from a review model (see `review`).
+    pub fn set_review_model(&mut self, model: crate::review::Model) {
+        self.review_model = Some(model);
+    }
+
+    pub fn review_model(&self) -> Option<&crate::review::Model> {
+        self.review_model.as_ref()
     }
 
     pub fn pack(&self) -> &RulePack {
@@ -255,7 +275,14 @@ impl Engine {
             );
         }
         matcher::cancel_excluded(&mut scratch.hits);
+        let similar_matches = if self.similar.is_empty() {
+            Vec::new()
+        } else {
+            self.similar
+                .scan(call, turns, &rule_applies, None, &mut scratch.similar)
+        };
         let mut view = CallView {
+            similar: &similar_matches,
             call,
             turns,
             hits: &[],
@@ -371,6 +398,7 @@ impl Engine {
                 within_turns,
             } => response::evaluate(index, rule, trigger, response, *within_turns, view),
             CompiledCheck::Timing => timing::evaluate(index, &rule.check, view),
+            CompiledCheck::Similar => similar::evaluate(index, &self.similar, view),
         })
     }
 
@@ -401,6 +429,38 @@ impl Engine {
         };
         self.evaluate_rules(&call, &mut Scratch::default(), Some(rule))
             .1
+    }
+
+    /// For each `similar` rule that applies to `call` (by language), its best similarity in the
+    /// call whatever its threshold (0 when nothing compares): what `callqa tune` sweeps.
+    pub fn similar_scores(&self, call: &Call) -> Vec<(usize, f64)> {
+        let mut scratch = Scratch::default();
+        scratch
+            .turns
+            .resize_with(call.turns.len(), NormText::default);
+        for (turn, norm) in call.turns.iter().zip(scratch.turns.iter_mut()) {
+            self.normalizer.normalize_into(&turn.text, norm);
+        }
+        let language = lang::call_language(call, &scratch.turns);
+        let applies = |rule: usize| self.applies[language.index()][rule];
+        // Any positive similarity counts: the sweep sets the threshold.
+        let matches = self.similar.scan(
+            call,
+            &scratch.turns,
+            &applies,
+            Some(f32::EPSILON),
+            &mut scratch.similar,
+        );
+        let mut best: Vec<(usize, f64)> = (0..self.rules.len())
+            .filter(|&r| applies(r) && matches!(self.rules[r].check, CompiledCheck::Similar))
+            .map(|r| (r, 0.0))
+            .collect();
+        for m in matches {
+            if let Some(slot) = best.iter_mut().find(|(r, _)| *r == m.rule) {
+                slot.1 = slot.1.max(f64::from(m.score));
+            }
+        }
+        best
     }
 
     /// Where in `call` rule `rule` is met — its requirement said, its trigger answered, its

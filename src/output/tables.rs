@@ -181,6 +181,8 @@ fn findings_schema() -> Schema {
         utf8("overridden", true),
         utf8("override_reviewer", true),
         utf8("override_reason", true),
+        Field::new("confidence", DataType::Float64, true),
+        utf8("confidence_features", true),
     ])
 }
 
@@ -197,7 +199,7 @@ fn findings_columns(engine: &Engine, calls: &[ScoredCall]) -> Vec<ArrayRef> {
     let rules = engine.pack().rules();
     {
         let rule = |r: &FindingRef<'_>| &rules[r.finding.rule];
-        vec![
+        let mut columns = vec![
             strings(chunk, |r| Some(&r.call.row.call_id)),
             strings(chunk, |r| Some(&r.call.row.agent_id)),
             strings(chunk, |r| Some(&rule(r).id)),
@@ -240,8 +242,46 @@ fn findings_columns(engine: &Engine, calls: &[ScoredCall]) -> Vec<ArrayRef> {
                     .as_ref()
                     .and_then(|m| m.reason.as_deref())
             }),
-        ]
+        ];
+        columns.extend(confidence_columns(engine, chunk));
+        columns
     }
+}
+
+/// `confidence` and `confidence_features` from the run's review model (null without one).
+fn confidence_columns(engine: &Engine, chunk: &[FindingRef<'_>]) -> [ArrayRef; 2] {
+    let scored: Vec<Option<(f64, String)>> = chunk
+        .iter()
+        .map(|r| {
+            let model = engine.review_model()?;
+            let rule = &engine.pack().rules()[r.finding.rule];
+            let facts = crate::review::FindingFacts {
+                call_id: r.call.row.call_id.clone(),
+                rule_id: rule.id.clone(),
+                category: rule.category.clone(),
+                speaker: r
+                    .finding
+                    .speaker
+                    .map_or(rule.speaker.as_str(), |s| s.as_str())
+                    .to_string(),
+                turn_index: r.finding.turn.map(|t| t as i32),
+                turns: r.call.row.turns,
+                turn_text: r.finding.turn_text.clone().unwrap_or_default(),
+                customer_anger: r.call.row.customer_anger,
+                review_rank: r.call.row.review_rank as i64,
+            };
+            let (confidence, features) = model.confidence(&facts);
+            Some((confidence, features.join(", ")))
+        })
+        .collect();
+    [
+        Arc::new(arrow_array::Float64Array::from_iter(
+            scored.iter().map(|s| s.as_ref().map(|(c, _)| *c)),
+        )),
+        Arc::new(arrow_array::StringArray::from_iter(
+            scored.iter().map(|s| s.as_ref().map(|(_, f)| f.as_str())),
+        )),
+    ]
 }
 
 /// One Parquet file being written batch by batch.
@@ -355,11 +395,7 @@ impl<'a> CallTables<'a> {
 /// Points of one finding before caps: negative for a violation, positive for a reward.
 fn signed_points(rule: &crate::rules::Rule) -> i32 {
     let points = rule.points as i32;
-    if rule.kind.is_reward() {
-        points
-    } else {
-        -points
-    }
+    if rule.is_reward() { points } else { -points }
 }
 
 pub(super) fn write_agents(

@@ -28,13 +28,18 @@ pub fn summary(rule: &Rule) -> String {
             condition_words(response)
         ),
         Check::Timing { metric, max, .. } => format!("limits {} to {max}", metric.as_str()),
+        Check::Similar(similar) => format!(
+            "finds turns similar (≥ {}) to {}",
+            similar.threshold,
+            quoted(&similar.like)
+        ),
     }
 }
 
 /// The rule in a few plain sentences, with its examples.
 pub fn explain(rule: &Rule) -> String {
     let mut out = String::new();
-    let sign = if rule.kind.is_reward() { "+" } else { "−" };
+    let sign = if rule.is_reward() { "+" } else { "−" };
     let _ = writeln!(
         out,
         "{} — {} rule, category {}, severity {}, {}{} points (at most {} per call)",
@@ -65,6 +70,9 @@ pub fn explain(rule: &Rule) -> String {
             ..
         } => {
             let _ = writeln!(out, "all steps within {n} turns of the first");
+        }
+        Check::Similar(similar) if !similar.unlike.is_empty() => {
+            let _ = writeln!(out, "but not turns closer to {}", quoted(&similar.unlike));
         }
         Check::Response { within_turns, .. } => {
             let _ = writeln!(
@@ -158,4 +166,10 @@ fn speaker_words(speaker: SpeakerScope) -> &'static str {
         SpeakerScope::Customer => "the customer",
         SpeakerScope::Any => "anyone",
     }
+}
+
+/// Sentences as a quoted list: "a" / "b".
+fn quoted(sentences: &[String]) -> String {
+    let quoted: Vec<String> = sentences.iter().map(|s| format!("{s:?}")).collect();
+    quoted.join(" / ")
 }

@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::model::{
     Check, Condition, Distance, Example, ExampleTurn, Fuzzy, Kind, LangScope, Leaf, Near, Negation,
-    Rule, RulePack, Scope, Severity, SpeakerScope, TimingMetric,
+    Rule, RulePack, Scope, Severity, Similar, SpeakerScope, TimingMetric,
 };
 use super::scorecard::{RawScorecard, Scorecard};
 use super::{BUILTIN_CATEGORIES, DEFAULT_NEGATION_WINDOW, DEFAULT_NEGATORS, SCORECARD_FILE};
@@ -65,6 +65,19 @@ struct RawRule {
     metric: Option<Spanned<TimingMetric>>,
     max: Option<Spanned<f64>>,
     examples: Option<Spanned<RawExamples>>,
+    // `similar` rules.
+    like: Option<Spanned<Vec<Spanned<String>>>>,
+    unlike: Option<Vec<Spanned<String>>>,
+    threshold: Option<Spanned<f64>>,
+    effect: Option<Effect>,
+}
+
+/// What a `similar` rule's findings do to the score.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Effect {
+    Violation,
+    Reward,
 }
 
 #[derive(Deserialize, Default)]
@@ -414,6 +427,14 @@ fn validate(raw: RawRule, line: usize, ctx: &mut RuleContext<'_>) -> Option<Pars
             ctx,
         ),
         Kind::Timing => timing(raw.metric, raw.max, speaker, &id_span, ctx),
+        Kind::Similar => similar(
+            raw.like,
+            raw.unlike,
+            raw.threshold,
+            raw.effect,
+            &id_span,
+            ctx,
+        ),
     };
     if ctx.problems.len() > before {
         return None;
@@ -454,7 +475,7 @@ fn check_fields_for_kind(raw: &RawRule, ctx: &mut RuleContext<'_>) {
         || raw.all.is_some()
         || raw.any.is_some()
         || raw.not.is_some();
-    let fields: [(&str, bool, &[Kind]); 9] = [
+    let fields: [(&str, bool, &[Kind]); 10] = [
         (
             "phrases/regex/exclude/scope/negation/near/all/any/not",
             leaf_given,
@@ -484,6 +505,14 @@ fn check_fields_for_kind(raw: &RawRule, ctx: &mut RuleContext<'_>) {
             &[Forbid, Require, Reward],
         ),
         ("fuzzy", raw.fuzzy.is_some(), &[Forbid, Require, Reward]),
+        (
+            "like/unlike/threshold/effect",
+            raw.like.is_some()
+                || raw.unlike.is_some()
+                || raw.threshold.is_some()
+                || raw.effect.is_some(),
+            &[Similar],
+        ),
     ];
     for (name, given, kinds) in fields {
         if given && !kinds.contains(&raw.kind) {
@@ -586,6 +615,47 @@ fn timing(
         max: max.into_inner(),
         speaker,
     })
+}
+
+/// Default lowest similarity of a `similar` rule (see `engine/similar.rs`).
+pub const DEFAULT_SIMILAR_THRESHOLD: f64 = 0.4;
+
+fn similar(
+    like: Option<Spanned<Vec<Spanned<String>>>>,
+    unlike: Option<Vec<Spanned<String>>>,
+    threshold: Option<Spanned<f64>>,
+    effect: Option<Effect>,
+    at: &Spanned<String>,
+    ctx: &mut RuleContext<'_>,
+) -> Option<Check> {
+    let Some(like) = like.filter(|l| !l.get_ref().is_empty()) else {
+        ctx.report(
+            at,
+            "a `similar` rule needs `like` (one or more example sentences)",
+        );
+        return None;
+    };
+    let unlike = unlike.unwrap_or_default();
+    for text in like.get_ref().iter().chain(&unlike) {
+        if text.get_ref().trim().is_empty() {
+            ctx.report(text, "empty example sentence");
+        }
+    }
+    if let Some(t) = &threshold
+        && !(*t.get_ref() > 0.0 && *t.get_ref() <= 1.0)
+    {
+        ctx.report(t, "`threshold` must be a number above 0 and at most 1");
+    }
+    Some(Check::Similar(Similar {
+        like: like
+            .into_inner()
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
+        unlike: unlike.into_iter().map(Spanned::into_inner).collect(),
+        threshold: threshold.map_or(DEFAULT_SIMILAR_THRESHOLD, Spanned::into_inner),
+        reward: effect == Some(Effect::Reward),
+    }))
 }
 
 /// Validates a condition; `at` locates it for messages.

@@ -28,6 +28,7 @@ mod load;
 mod model;
 mod scorecard;
 
+pub use model::Similar;
 pub use model::{
     Check, Condition, Distance, Example, ExampleTurn, Fuzzy, Kind, LangScope, Leaf, Near, Negation,
     Rule, RulePack, Scope, Severity, SpeakerScope, TimingMetric,

@@ -23,16 +23,19 @@ pub enum Kind {
     Response,
     /// A measure from turn timestamps must stay within a limit.
     Timing,
+    /// A turn says the same thing as one of the rule's example sentences, in other words.
+    Similar,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Forbid,
         Kind::Require,
         Kind::Reward,
         Kind::Sequence,
         Kind::Response,
         Kind::Timing,
+        Kind::Similar,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl Kind {
             Kind::Sequence => "sequence",
             Kind::Response => "response",
             Kind::Timing => "timing",
+            Kind::Similar => "similar",
         }
     }
 
@@ -51,9 +55,11 @@ impl Kind {
         self == Kind::Reward
     }
 
-    /// Kinds whose only outcome is a violation: nothing in a call shows them "met".
+    /// Kinds whose only outcome is a violation: nothing in a call shows them "met". (A
+    /// `similar` rule's findings are its only evidence: rewards when `effect = "reward"`,
+    /// which `coach --good` lists as findings, violations otherwise.)
     pub fn is_violation_only(self) -> bool {
-        matches!(self, Kind::Forbid | Kind::Timing)
+        matches!(self, Kind::Forbid | Kind::Timing | Kind::Similar)
     }
 }
 
@@ -297,6 +303,20 @@ pub enum Check {
         max: f64,
         speaker: SpeakerScope,
     },
+    Similar(Similar),
+}
+
+/// A `similar` rule's examples: turns that say what `like` says, in other words, are findings.
+#[derive(Clone, Debug)]
+pub struct Similar {
+    /// Example sentences of what the rule looks for.
+    pub like: Vec<String>,
+    /// Counter-examples: a turn closer to one of these than to every `like` is not a finding.
+    pub unlike: Vec<String>,
+    /// Lowest similarity (0–1) to the closest `like` that makes a finding.
+    pub threshold: f64,
+    /// Findings earn points (`effect = "reward"`) instead of deducting them.
+    pub reward: bool,
 }
 
 /// One turn of a rule example.
@@ -355,6 +375,12 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Whether a finding of this rule adds points instead of deducting them (a `reward`, or a
+    /// `similar` rule with `effect = "reward"`).
+    pub fn is_reward(&self) -> bool {
+        self.kind.is_reward() || matches!(&self.check, Check::Similar(s) if s.reward)
+    }
+
     /// Every condition of the rule (its check's and `when`).
     pub fn conditions(&self) -> Vec<&Condition> {
         let mut out: Vec<&Condition> = match &self.check {
@@ -365,7 +391,7 @@ impl Rule {
             Check::Response {
                 trigger, response, ..
             } => vec![trigger, response],
-            Check::Timing { .. } => Vec::new(),
+            Check::Timing { .. } | Check::Similar(_) => Vec::new(),
         };
         out.extend(self.when.as_ref());
         out

@@ -8,7 +8,10 @@ mod fixtures;
 mod nightly;
 mod reliability;
 mod report;
+mod review;
 mod rules;
+mod similar;
+mod suggest;
 
 use std::collections::BTreeMap;
 use std::fs::File;

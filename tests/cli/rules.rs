@@ -86,6 +86,7 @@ fn each_rule_kind_on_its_fixture() {
         "sequence",
         "response",
         "timing",
+        "similar",
         "modifiers",
         "scorecard",
         "weights",

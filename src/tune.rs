@@ -1,0 +1,228 @@
+//! `callqa tune`: for each `similar` rule, the threshold that maximises F1 on labelled calls.
+//!
+//! Labels (`--labels labels.csv`, one row per call and rule; the labels format of issue 10):
+//!
+//! ```text
+//! call_id,rule_id,category,verdict,reviewer,note
+//! p-zh-01,SIM-ZH-EMPATHY,empathy,hit,wang,
+//! n-zh-01,SIM-ZH-EMPATHY,empathy,no_hit,wang,negated
+//! ```
+//!
+//! Each labelled call of a `similar` rule is scored once (its best similarity, whatever the
+//! threshold); every distinct score (two decimals) is a point of the precision/recall curve.
+//! Of the thresholds with the highest F1, the middle of the best range is suggested as an
+//! edit to the rule file. The rule's `when`
+//! is not applied here. The labels reader below is private to this module until the shared
+//! labels module lands.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::input::{Line, LineReader, parse_record};
+use crate::rules::Check;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLabel {
+    call_id: String,
+    rule_id: String,
+    #[allow(dead_code)]
+    category: String,
+    verdict: String,
+    #[allow(dead_code)]
+    reviewer: String,
+    #[allow(dead_code)]
+    note: Option<String>,
+}
+
+/// (call_id, rule_id) → whether the rule should hit the call.
+fn read_labels(path: &Path) -> Result<BTreeMap<(String, String), bool>> {
+    let bad = |line: u64, message: String| {
+        Error::usage_message(format!("{}:{line}: {message}", path.display()))
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| Error::input(path, "open", std::io::Error::other(e.to_string())))?;
+    let mut labels = BTreeMap::new();
+    for (i, row) in reader.deserialize::<RawLabel>().enumerate() {
+        let raw = row.map_err(|e| bad(e.position().map_or(1, |p| p.line()), e.to_string()))?;
+        let hit = match raw.verdict.as_str() {
+            "hit" => true,
+            "no_hit" => false,
+            other => {
+                return Err(bad(
+                    i as u64 + 2,
+                    format!("field `verdict`: {other:?} is not `hit` or `no_hit`"),
+                ));
+            }
+        };
+        labels.insert((raw.call_id, raw.rule_id), hit);
+    }
+    Ok(labels)
+}
+
+/// One point of a precision/recall curve.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurvePoint {
+    pub threshold: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+/// The tuning of one `similar` rule.
+#[derive(Clone, Debug)]
+pub struct RuleTuning {
+    pub rule_id: String,
+    pub file: PathBuf,
+    pub line: usize,
+    pub current: f64,
+    pub labelled: usize,
+    pub curve: Vec<CurvePoint>,
+    /// The point with the highest F1.
+    pub best: Option<CurvePoint>,
+}
+
+/// Tunes every `similar` rule that has labels, scoring the labelled calls found in `inputs`.
+pub fn tune(engine: &Engine, labels: &Path, inputs: &[PathBuf]) -> Result<Vec<RuleTuning>> {
+    let labels = read_labels(labels)?;
+    let wanted: HashMap<&str, ()> = labels.keys().map(|(c, _)| (c.as_str(), ())).collect();
+    let mut scores: HashMap<(String, String), f64> = HashMap::new();
+    for path in inputs {
+        let mut reader = LineReader::open(path, crate::pipeline::DEFAULT_MAX_RECORD_BYTES)?;
+        while let Some(line) = reader
+            .next_line()
+            .map_err(|e| Error::input(path, "read", e))?
+        {
+            let Line::Record(bytes) = line else { continue };
+            let Ok(call) = parse_record(&bytes) else {
+                continue;
+            };
+            if !wanted.contains_key(call.call_id.as_str()) {
+                continue;
+            }
+            for (rule, score) in engine.similar_scores(&call) {
+                let id = engine.pack().rules()[rule].id.clone();
+                scores.insert((call.call_id.clone(), id), score);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for rule in engine.pack().rules() {
+        let Check::Similar(similar) = &rule.check else {
+            continue;
+        };
+        let points: Vec<(f64, bool)> = labels
+            .iter()
+            .filter(|((_, r), _)| *r == rule.id)
+            .map(|((call, r), hit)| {
+                let score = scores
+                    .get(&(call.clone(), r.clone()))
+                    .copied()
+                    .unwrap_or(0.0);
+                (score, *hit)
+            })
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        let curve = curve(&points);
+        let best = best_threshold(&curve);
+        out.push(RuleTuning {
+            rule_id: rule.id.clone(),
+            file: rule.file.clone(),
+            line: rule.line,
+            current: similar.threshold,
+            labelled: points.len(),
+            curve,
+            best,
+        });
+    }
+    Ok(out)
+}
+
+/// The point of highest F1 (ties: the higher threshold). Every threshold between it and the
+/// next lower point gives the same F1; the midpoint is suggested, so that a paraphrase scoring
+/// a little below the lowest labelled hit is still found.
+fn best_threshold(curve: &[CurvePoint]) -> Option<CurvePoint> {
+    let (i, best) = curve.iter().enumerate().max_by(|(_, a), (_, b)| {
+        a.f1.total_cmp(&b.f1)
+            .then(a.threshold.total_cmp(&b.threshold))
+    })?;
+    let next = curve.get(i + 1).map_or(0.0, |p| p.threshold);
+    let mid = ((best.threshold + next) / 2.0 * 100.0).ceil() / 100.0;
+    Some(CurvePoint {
+        threshold: mid.min(best.threshold).max(0.01),
+        ..best.clone()
+    })
+}
+
+/// Precision, recall and F1 at each distinct positive score, highest threshold first.
+fn curve(points: &[(f64, bool)]) -> Vec<CurvePoint> {
+    let positives = points.iter().filter(|(_, hit)| *hit).count();
+    // Two decimals, as similarities are printed; rounded down so each still finds its calls.
+    let mut thresholds: Vec<f64> = points
+        .iter()
+        .map(|(s, _)| (s * 100.0).floor() / 100.0)
+        .filter(|s| *s > 0.0)
+        .collect();
+    thresholds.sort_by(|a, b| b.total_cmp(a));
+    thresholds.dedup();
+    thresholds
+        .into_iter()
+        .map(|t| {
+            let found: Vec<bool> = points
+                .iter()
+                .filter(|(s, _)| *s >= t)
+                .map(|(_, h)| *h)
+                .collect();
+            let tp = found.iter().filter(|h| **h).count() as f64;
+            let precision = if found.is_empty() {
+                0.0
+            } else {
+                tp / found.len() as f64
+            };
+            let recall = if positives == 0 {
+                0.0
+            } else {
+                tp / positives as f64
+            };
+            let f1 = if tp == 0.0 {
+                0.0
+            } else {
+                2.0 * precision * recall / (precision + recall)
+            };
+            CurvePoint {
+                threshold: t,
+                precision,
+                recall,
+                f1,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_curve_picks_the_threshold_between_hits_and_near_misses() {
+        let points = [
+            (0.9, true),
+            (0.6, true),
+            (0.4, false),
+            (0.5, true),
+            (0.0, true),
+        ];
+        let best = best_threshold(&curve(&points)).unwrap();
+        // Between the lowest hit above the near-miss (0.5) and the near-miss (0.4).
+        assert_eq!(best.threshold, 0.45);
+        assert_eq!((best.precision, best.recall), (1.0, 0.75));
+    }
+}

@@ -1,0 +1,160 @@
+//! The review model: `callqa learn` on the fixture verdicts (`fixtures/review/`), `run --model`
+//! and `queue --findings`.
+
+use super::*;
+
+fn review_run(out: &Path, model: Option<&Path>) {
+    let dir = root().join("fixtures/review");
+    let mut args = vec![
+        "run",
+        "--quiet",
+        "--rules",
+        "rules",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(model) = model {
+        args.extend(["--model", model.to_str().unwrap()]);
+    }
+    let output = callqa(&args, &[dir.join("calls.jsonl")]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn learn(run: &Path, model: &Path, extra: &[&str]) -> String {
+    let verdicts = root().join("fixtures/review/verdicts.csv");
+    let mut args = vec![
+        "learn",
+        "--verdicts",
+        verdicts.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--run",
+        run.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let output = callqa(&args, &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn training_gives_the_same_model_bytes_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    review_run(&run, None);
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    learn(&run, &a, &["--folds", "0"]);
+    learn(&run, &b, &["--folds", "0"]);
+    let bytes = std::fs::read(&a).unwrap();
+    assert!(!bytes.is_empty());
+    assert_eq!(bytes, std::fs::read(&b).unwrap());
+}
+
+/// Cross-validation by call: on held-out folds the model puts fewer overturned findings in the
+/// first K of the queue than the queue without it (figures printed).
+#[test]
+fn the_model_improves_the_queue_on_held_out_folds() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    review_run(&run, None);
+    for k in ["20", "50"] {
+        let stdout = learn(
+            &run,
+            &dir.path().join("m.json"),
+            &["--folds", "5", "--top-k", k],
+        );
+        println!("{stdout}");
+        let total = stdout.lines().find(|l| l.starts_with("total:")).unwrap();
+        let numbers: Vec<usize> = total
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let (without, with) = (numbers[0], numbers[2]);
+        assert!(with < without, "{total}");
+    }
+}
+
+#[test]
+fn run_with_a_model_adds_confidence_and_orders_the_finding_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    review_run(&run, None);
+    let model = dir.path().join("model.json");
+    learn(&run, &model, &["--folds", "0"]);
+    let scored = dir.path().join("scored");
+    review_run(&scored, Some(&model));
+    let mut confidences = Vec::new();
+    for batch in read_table(&scored.join("findings.parquet")) {
+        let c = column::<arrow_array::Float64Array>(&batch, "confidence");
+        let f = column::<StringArray>(&batch, "confidence_features");
+        for i in 0..batch.num_rows() {
+            assert!(c.is_valid(i) && (0.0..=1.0).contains(&c.value(i)));
+            assert!(!f.value(i).is_empty());
+            confidences.push(c.value(i));
+        }
+    }
+    assert!(confidences.iter().any(|&c| c < 0.5) && confidences.iter().any(|&c| c > 0.5));
+    let queue = callqa(
+        &[
+            "queue",
+            "--findings",
+            "--top",
+            "400",
+            "--out",
+            scored.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let text = String::from_utf8_lossy(&queue.stdout);
+    let listed: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(4).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(listed.len(), 400);
+    assert!(listed.windows(2).all(|w| w[0] >= w[1]), "{text}");
+    // Without a model the findings have no confidence.
+    for batch in read_table(&run.join("findings.parquet")) {
+        assert_eq!(
+            batch.column_by_name("confidence").unwrap().null_count(),
+            batch.num_rows()
+        );
+    }
+}
+
+#[test]
+fn a_bad_verdict_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    review_run(&run, None);
+    let verdicts = dir.path().join("v.csv");
+    std::fs::write(
+        &verdicts,
+        "call_id,rule_id,turn_index,verdict,reviewer\nr-000,OP-ZH-001,2,maybe,li\n",
+    )
+    .unwrap();
+    let output = callqa(
+        &[
+            "learn",
+            "--verdicts",
+            verdicts.to_str().unwrap(),
+            "--out",
+            dir.path().join("m.json").to_str().unwrap(),
+            "--run",
+            run.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("v.csv:2: field `verdict`"), "{stderr}");
+}
