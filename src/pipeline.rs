@@ -6,7 +6,7 @@
 //! aggregates, the bounded-memory sort), so the result does not depend on the number of threads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -15,10 +15,12 @@ use rayon::prelude::*;
 use crate::engine::{Engine, Scratch};
 use crate::error::{Error, Result};
 use crate::input::{self, Line, LineReader};
-use crate::output::{self, Manifest, RejectRow, ScoredCall};
+use crate::output::{self, KeptRaw, Manifest, RejectRow, ScoredCall};
 use crate::queue::{self, Ranking};
 use crate::report::ReportBuilder;
+use crate::results::{ResultLine, ResultsWriter, Status, WireCall};
 use crate::score::{self, AgentStats};
+use crate::shard::Shard;
 
 /// How a run is set up.
 #[derive(Clone, Debug)]
@@ -35,6 +37,8 @@ pub struct RunOptions {
     pub sort_budget: usize,
     /// Replace `out_dir` even if it holds files that are not a callqa run.
     pub force: bool,
+    /// Score only this slice of the inputs and keep per-line results for `merge`.
+    pub shard: Option<Shard>,
 }
 
 /// Default for [`RunOptions::max_record_bytes`]: 16 MiB (a long call is well under 1 MiB).
@@ -82,9 +86,17 @@ struct RawLine {
     line: Line,
 }
 
-enum Outcome {
+/// What became of one line, before the in-order fold.
+pub(crate) enum Outcome {
     Blank,
+    /// Another shard's line.
+    Skipped,
     Rejected(String),
+    /// A duplicate a shard already found (only when merging its results).
+    Duplicate {
+        reason: String,
+        call_id: String,
+    },
     Scored(Box<ScoredCall>),
 }
 
@@ -115,7 +127,13 @@ pub fn run(engine: &Engine, options: &RunOptions, progress: &dyn Progress) -> Re
             ))
         })?;
     progress.start(total_bytes);
-    let mut state = Fold::new(engine, options, &staging)?;
+    let mut state = Fold::new(
+        engine,
+        &options.inputs,
+        options.sort_budget,
+        &staging,
+        options.shard.is_some(),
+    )?;
     std::thread::scope(|scope| -> Result<()> {
         let (sender, receiver) = mpsc::sync_channel::<Message>(4);
         scope.spawn(move || read_all(readers, sender));
@@ -151,7 +169,8 @@ pub fn run(engine: &Engine, options: &RunOptions, progress: &dyn Progress) -> Re
         state.fold_batch(scored.take())
     })?;
     progress.finish();
-    state.finish(staging, started)
+    let shard = options.shard.map(|s| s.to_string());
+    state.finish(staging, started, options.threads, shard)
 }
 
 fn read_all(readers: Vec<LineReader>, sender: mpsc::SyncSender<Message>) {
@@ -195,6 +214,15 @@ fn read_all(readers: Vec<LineReader>, sender: mpsc::SyncSender<Message>) {
 }
 
 fn process(engine: &Engine, options: &RunOptions, raw: &RawLine, scratch: &mut Scratch) -> Outcome {
+    if let Some(shard) = options.shard {
+        let record = match &raw.line {
+            Line::Record(bytes) => Some(bytes.as_slice()),
+            Line::TooLong(_) => None,
+        };
+        if !shard.owns(raw.line_no, record) {
+            return Outcome::Skipped;
+        }
+    }
     let bytes = match &raw.line {
         Line::TooLong(n) => {
             return Outcome::Rejected(format!(
@@ -206,7 +234,17 @@ fn process(engine: &Engine, options: &RunOptions, raw: &RawLine, scratch: &mut S
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Outcome::Blank;
     }
-    match input::parse_record_limited(bytes, options.max_turns) {
+    score_record(engine, bytes, options.max_turns, scratch)
+}
+
+/// Parses and scores one non-blank record: the work of one line, shared with `score --stdin`.
+pub(crate) fn score_record(
+    engine: &Engine,
+    bytes: &[u8],
+    max_turns: usize,
+    scratch: &mut Scratch,
+) -> Outcome {
+    match input::parse_record_limited(bytes, max_turns) {
         Err(reason) => Outcome::Rejected(reason),
         Ok(call) => {
             let evaluation = engine.evaluate(&call, scratch);
@@ -217,10 +255,12 @@ fn process(engine: &Engine, options: &RunOptions, raw: &RawLine, scratch: &mut S
     }
 }
 
-/// The sequential, input-ordered half of the run.
-struct Fold<'a> {
+/// The sequential, input-ordered half of the run (and of `merge`, which replays result lines
+/// in input order through it, so both write the same bytes).
+pub(crate) struct Fold<'a> {
     engine: &'a Engine,
-    options: &'a RunOptions,
+    /// The input files, as named on the command line (rejects and duplicates name them).
+    paths: &'a [PathBuf],
     rejects: output::RejectsWriter,
     calls: output::CallSorter,
     seen: HashMap<String, (usize, u64)>,
@@ -229,52 +269,71 @@ struct Fold<'a> {
     ranking: Ranking,
     inputs: Vec<output::InputEntry>,
     counts: output::Counts,
+    /// A shard's per-line results, for `merge`.
+    results: Option<ResultsWriter>,
 }
 
 impl<'a> Fold<'a> {
-    fn new(engine: &'a Engine, options: &'a RunOptions, staging: &output::Staging) -> Result<Self> {
-        let inputs = options
-            .inputs
-            .iter()
-            .map(|p| output::InputEntry::new(p))
-            .collect();
+    pub(crate) fn new(
+        engine: &'a Engine,
+        paths: &'a [PathBuf],
+        sort_budget: usize,
+        staging: &output::Staging,
+        keep_results: bool,
+    ) -> Result<Self> {
+        let inputs = paths.iter().map(|p| output::InputEntry::new(p)).collect();
         Ok(Fold {
             engine,
-            options,
+            paths,
             rejects: staging.rejects_writer()?,
-            calls: staging.sorter(options.sort_budget),
+            calls: staging.sorter(sort_budget),
             seen: HashMap::new(),
             agents: BTreeMap::new(),
             report: ReportBuilder::default(),
             ranking: Ranking::default(),
             inputs,
             counts: output::Counts::default(),
+            results: if keep_results {
+                Some(staging.results_writer()?)
+            } else {
+                None
+            },
         })
     }
 
-    fn fold(&mut self, raw: RawLine, outcome: Outcome) -> Result<()> {
-        let path = &self.options.inputs[raw.file];
-        let bytes = match &raw.line {
-            Line::Record(bytes) => Some(bytes.as_slice()),
-            Line::TooLong(_) => None,
-        };
+    /// Folds line `line_no` of input `file`; `raw` gives what a reject keeps of the line.
+    pub(crate) fn fold(
+        &mut self,
+        file: usize,
+        line_no: u64,
+        outcome: Outcome,
+        raw: impl FnOnce() -> KeptRaw,
+    ) -> Result<()> {
         match outcome {
-            Outcome::Blank => self.counts.blank_lines += 1,
+            Outcome::Skipped => {}
+            Outcome::Blank => {
+                self.counts.blank_lines += 1;
+                self.keep_result(file, line_no, Status::Blank, None, None, KeptRaw::default())?;
+            }
             Outcome::Rejected(reason) => {
-                self.reject(path, raw.file, raw.line_no, reason, None, bytes)?;
+                self.reject(file, line_no, reason, None, raw())?;
+            }
+            Outcome::Duplicate { reason, call_id } => {
+                self.counts.duplicates += 1;
+                self.reject(file, line_no, reason, Some(call_id), raw())?;
             }
             Outcome::Scored(call) => {
                 let key = call.row.call_id.clone();
                 if let Some(&(first_file, first_line)) = self.seen.get(&key) {
                     let reason = format!(
                         "duplicate call_id `{key}` (first seen at {}:{first_line}); this record was not scored",
-                        self.options.inputs[first_file].display()
+                        self.paths[first_file].display()
                     );
                     self.counts.duplicates += 1;
-                    self.reject(path, raw.file, raw.line_no, reason, Some(key), bytes)?;
+                    self.reject(file, line_no, reason, Some(key), raw())?;
                 } else {
-                    self.seen.insert(key, (raw.file, raw.line_no));
-                    self.score(raw.file, *call)?;
+                    self.seen.insert(key, (file, line_no));
+                    self.score(file, line_no, *call)?;
                 }
             }
         }
@@ -286,29 +345,74 @@ impl<'a> Fold<'a> {
             return Ok(());
         };
         for (raw, outcome) in lines.into_iter().zip(outcomes) {
-            self.fold(raw, outcome)?;
+            let bytes = match &raw.line {
+                Line::Record(bytes) => Some(bytes.as_slice()),
+                Line::TooLong(_) => None,
+            };
+            self.fold(raw.file, raw.line_no, outcome, || {
+                KeptRaw::from_bytes(bytes)
+            })?;
         }
         Ok(())
     }
 
     fn reject(
         &mut self,
-        path: &Path,
         file: usize,
         line: u64,
         reason: String,
         call_id: Option<String>,
-        bytes: Option<&[u8]>,
+        kept: KeptRaw,
     ) -> Result<()> {
         self.counts.read += 1;
         self.counts.rejected += 1;
         self.inputs[file].records += 1;
         self.inputs[file].rejected += 1;
-        self.rejects
-            .write(&RejectRow::new(path, line, reason, call_id, bytes))
+        if self.results.is_some() {
+            self.keep_result(
+                file,
+                line,
+                Status::Rejected,
+                Some(reason.clone()),
+                call_id.clone(),
+                kept.clone(),
+            )?;
+        }
+        self.rejects.write(&RejectRow::kept(
+            &self.paths[file],
+            line,
+            reason,
+            call_id,
+            kept,
+        ))
     }
 
-    fn score(&mut self, file: usize, mut call: ScoredCall) -> Result<()> {
+    /// Writes one line's result when this run keeps them (a shard).
+    fn keep_result(
+        &mut self,
+        file: usize,
+        line: u64,
+        status: Status,
+        reason: Option<String>,
+        call_id: Option<String>,
+        kept: KeptRaw,
+    ) -> Result<()> {
+        let Some(results) = &mut self.results else {
+            return Ok(());
+        };
+        results.write(&ResultLine {
+            input: file as u32,
+            line,
+            status,
+            reason,
+            call_id,
+            raw: kept.raw,
+            raw_truncated: kept.truncated,
+            call: None,
+        })
+    }
+
+    fn score(&mut self, file: usize, line: u64, mut call: ScoredCall) -> Result<()> {
         self.counts.read += 1;
         self.counts.scored += 1;
         self.inputs[file].records += 1;
@@ -316,6 +420,18 @@ impl<'a> Fold<'a> {
         self.counts.findings += call.findings.len() as u64;
         self.counts.violations += u64::from(call.score.violations);
         self.counts.rewards += u64::from(call.score.rewards);
+        if let Some(results) = &mut self.results {
+            results.write(&ResultLine {
+                input: file as u32,
+                line,
+                status: Status::Scored,
+                reason: None,
+                call_id: Some(call.row.call_id.clone()),
+                raw: None,
+                raw_truncated: false,
+                call: Some(WireCall::from_scored(self.engine, &call)),
+            })?;
+        }
         self.agents
             .entry(call.row.agent_id.clone())
             .or_default()
@@ -334,7 +450,12 @@ impl<'a> Fold<'a> {
         self.calls.push(call)
     }
 
-    fn file_done(&mut self, file: usize, digestion: input::Digestion, error: Option<String>) {
+    pub(crate) fn file_done(
+        &mut self,
+        file: usize,
+        digestion: input::Digestion,
+        error: Option<String>,
+    ) {
         let entry = &mut self.inputs[file];
         entry.bytes = digestion.bytes;
         entry.sha256 = digestion.sha256;
@@ -345,10 +466,15 @@ impl<'a> Fold<'a> {
         self.inputs.iter().map(|i| i.bytes).sum()
     }
 
-    fn finish(self, staging: output::Staging, started: Instant) -> Result<RunSummary> {
+    pub(crate) fn finish(
+        self,
+        staging: output::Staging,
+        started: Instant,
+        threads: usize,
+        shard: Option<String>,
+    ) -> Result<RunSummary> {
         let Fold {
             engine,
-            options,
             rejects,
             calls,
             agents,
@@ -356,9 +482,13 @@ impl<'a> Fold<'a> {
             ranking,
             inputs,
             mut counts,
+            results,
             ..
         } = self;
         rejects.finish()?;
+        if let Some(results) = results {
+            results.finish()?;
+        }
         counts.agents = agents.len() as u64;
         staging.write_tables(engine, calls, ranking.finish(), &agents)?;
         staging.write_report(&report.render(engine, &counts, &agents))?;
@@ -366,7 +496,8 @@ impl<'a> Fold<'a> {
             .iter()
             .filter_map(|i| i.error.as_ref().map(|e| format!("{}: {e}", i.path)))
             .collect();
-        let manifest = Manifest::new(engine, inputs, counts, started, options.threads);
+        let mut manifest = Manifest::new(engine, inputs, counts, started, threads);
+        manifest.shard = shard;
         let out_dir = staging.publish(&manifest)?;
         if counts.read != counts.scored + counts.rejected {
             return Err(Error::incomplete(format!(
