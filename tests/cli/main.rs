@@ -6,6 +6,7 @@ mod fixtures;
 mod reliability;
 mod report;
 mod rules;
+mod shards;
 
 use std::collections::BTreeMap;
 use std::fs::File;
