@@ -111,7 +111,7 @@ fn replay(engine: &Engine, parts: &Parts, fold: &mut Fold<'_>) -> Result<()> {
     let mut heads: Vec<Option<ResultLine>> = Vec::with_capacity(readers.len());
     let mut heap = BinaryHeap::new();
     for (i, reader) in readers.iter_mut().enumerate() {
-        let head = reader.next()?;
+        let head = reader.next_result()?;
         if let Some(line) = &head {
             heap.push(Reverse((line.input, line.line, i)));
         }
@@ -119,7 +119,7 @@ fn replay(engine: &Engine, parts: &Parts, fold: &mut Fold<'_>) -> Result<()> {
     }
     let mut last: Option<(u32, u64, usize)> = None;
     while let Some(Reverse((input, line, part))) = heap.pop() {
-        let next = readers[part].next()?;
+        let next = readers[part].next_result()?;
         if let Some(n) = &next {
             if (n.input, n.line) <= (input, line) {
                 return Err(readers[part].bad(format!(

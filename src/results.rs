@@ -298,7 +298,7 @@ impl PartReader {
 
     /// The next result line, or `None` at the end; a line that is not a result is an error
     /// naming the file and its row or line.
-    pub fn next(&mut self) -> Result<Option<ResultLine>> {
+    pub fn next_result(&mut self) -> Result<Option<ResultLine>> {
         loop {
             let Some(text) = self.next_text()? else {
                 return Ok(None);

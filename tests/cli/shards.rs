@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use arrow_array::{Array, StringArray};
+use arrow_array::StringArray;
 use serde_json::Value;
 
 use crate::{callqa, fixture_inputs, read_table, root, run_files, run_into};
