@@ -8,8 +8,11 @@
 //! With `--tagged`, each input line is `INPUT<TAB>LINE<TAB>RECORD` (the index of the input
 //! file, the record's 1-based line number in it, and the record as read), so that results from
 //! many partitions can be put back in input order; a scored call then also keeps its record
-//! (up to 64 KiB), which `merge` needs to reject a later duplicate with its line.
+//! (up to 64 KiB), which `merge` needs to reject a later duplicate with its line. A line that
+//! is not valid UTF-8 comes as `INPUT<TAB>LINE:hex<TAB>HEX`, its bytes hex-encoded, so it is
+//! judged on the bytes that were read.
 
+use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -134,7 +137,7 @@ fn score_line(
             };
             (input, line_no, record)
         }
-        Line::Record(bytes) => (0, stdin_line, Ok(bytes.as_slice())),
+        Line::Record(bytes) => (0, stdin_line, Ok(Cow::Borrowed(bytes.as_slice()))),
     };
     let mut result = ResultLine {
         input,
@@ -157,6 +160,7 @@ fn score_line(
         Ok(record) if record.iter().all(u8::is_ascii_whitespace) => return Ok(result),
         Ok(record) => record,
     };
+    let record = record.as_ref();
     let kept = |result: &mut ResultLine| {
         let kept = KeptRaw::from_bytes(Some(record));
         result.raw = kept.raw;
@@ -183,16 +187,36 @@ fn score_line(
 }
 
 /// `INPUT<TAB>LINE<TAB>RECORD` → its parts; a UTF-8 BOM before line 1's record is dropped, as
-/// `run` drops it.
-fn split_tag(bytes: &[u8]) -> Option<(u32, u64, &[u8])> {
+/// `run` drops it. `LINE:hex` marks a record sent hex-encoded: a line that is not valid UTF-8,
+/// which a text pipe could not carry as it was read.
+fn split_tag(bytes: &[u8]) -> Option<(u32, u64, Cow<'_, [u8]>)> {
     let mut fields = bytes.splitn(3, |&b| b == b'\t');
     let input = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
-    let line: u64 = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
-    let mut record = fields.next()?;
-    if line == 1 {
-        record = record.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(record);
-    }
+    let line = std::str::from_utf8(fields.next()?).ok()?;
+    let field = fields.next()?;
+    let (line, record) = match line.strip_suffix(":hex") {
+        Some(line) => (line, Cow::Owned(from_hex(field)?)),
+        None => (line, Cow::Borrowed(field)),
+    };
+    let line: u64 = line.parse().ok()?;
+    let record = match record {
+        Cow::Borrowed(r) if line == 1 => {
+            Cow::Borrowed(r.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(r))
+        }
+        Cow::Owned(r) if line == 1 && r.starts_with(b"\xEF\xBB\xBF") => Cow::Owned(r[3..].to_vec()),
+        other => other,
+    };
     Some((input, line, record))
+}
+
+fn from_hex(hex: &[u8]) -> Option<Vec<u8>> {
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    hex.chunks(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
 }
 
 #[cfg(test)]
@@ -201,10 +225,14 @@ mod tests {
 
     #[test]
     fn tags_split_and_a_first_line_bom_goes() {
-        assert_eq!(split_tag(b"2\t7\t{}"), Some((2, 7, &b"{}"[..])));
-        assert_eq!(split_tag(b"0\t1\t\xEF\xBB\xBF{}"), Some((0, 1, &b"{}"[..])));
-        assert_eq!(split_tag(b"0\t1\ta\tb"), Some((0, 1, &b"a\tb"[..])));
-        assert_eq!(split_tag(b"{}"), None);
-        assert_eq!(split_tag(b"x\t1\t{}"), None);
+        let parts = |b: &'static [u8]| split_tag(b).map(|(i, l, r)| (i, l, r.into_owned()));
+        assert_eq!(parts(b"2\t7\t{}"), Some((2, 7, b"{}".to_vec())));
+        assert_eq!(parts(b"0\t1\t\xEF\xBB\xBF{}"), Some((0, 1, b"{}".to_vec())));
+        assert_eq!(parts(b"0\t1\ta\tb"), Some((0, 1, b"a\tb".to_vec())));
+        assert_eq!(parts(b"0\t3:hex\t7bff7D"), Some((0, 3, b"{\xff}".to_vec())));
+        assert_eq!(parts(b"0\t1:hex\tefbbbf7b7d"), Some((0, 1, b"{}".to_vec())));
+        assert_eq!(parts(b"0\t3:hex\t7g"), None);
+        assert_eq!(parts(b"{}"), None);
+        assert_eq!(parts(b"x\t1\t{}"), None);
     }
 }

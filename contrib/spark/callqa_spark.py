@@ -21,9 +21,11 @@ See README.md, "Beyond one machine".
 """
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -129,25 +131,67 @@ def start_spark(args, work):
     return spark
 
 
-def tagged_lines(sc, inputs, partitions):
-    """Every line of every input as INPUT<TAB>LINE<TAB>RECORD, partitions in input order."""
+def numbered_lines(sc, inputs, partitions):
+    """Every line of every input as (input, line number, text), partitions in input order."""
     rdds = []
     for index, path in enumerate(inputs):
         lines = sc.textFile(uri(path), minPartitions=partitions).zipWithIndex()
-        rdds.append(lines.map(lambda pair, i=index: f"{i}\t{pair[1] + 1}\t{pair[0]}"))
+        rdds.append(lines.map(lambda pair, i=index: (i, pair[1] + 1, pair[0])))
     return sc.union(rdds)
+
+
+def exact_bytes(lines, inputs):
+    """Hex of the lines that are not valid UTF-8, read by the driver from local inputs.
+
+    Spark's text reader replaces such bytes with U+FFFD before Python sees them, but callqa
+    must judge (and reject) the line as it was read. Such lines are rare: find the lines that
+    hold U+FFFD, read those lines' bytes from the file, keep the ones that are not UTF-8.
+    """
+    wanted = {}
+    for i, n in lines.filter(lambda t: "\ufffd" in t[2]).map(lambda t: t[:2]).collect():
+        wanted.setdefault(i, set()).add(n)
+    exact = {}
+    for i, numbers in wanted.items():
+        if not is_local(inputs[i]):
+            continue  # documented: remote inputs keep Spark's replacement characters
+        opener = gzip.open if inputs[i].endswith(".gz") else open
+        with opener(local_path(inputs[i]), "rb") as f:
+            for n, raw in enumerate(f, 1):
+                if n in numbers:
+                    raw = raw.rstrip(b"\n")
+                    raw = raw[:-1] if raw.endswith(b"\r") else raw
+                    try:
+                        raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        exact[(i, n)] = raw.hex()
+    return exact
+
+
+def tagged_lines(sc, inputs, partitions):
+    """INPUT<TAB>LINE<TAB>RECORD per line (INPUT<TAB>LINE:hex<TAB>HEX when not UTF-8)."""
+    from pyspark import StorageLevel
+
+    lines = numbered_lines(sc, inputs, partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    exact = sc.broadcast(exact_bytes(lines, inputs))
+
+    def tag(t):
+        hexed = exact.value.get(t[:2])
+        return f"{t[0]}\t{t[1]}:hex\t{hexed}" if hexed else f"{t[0]}\t{t[1]}\t{t[2]}"
+
+    return lines.map(tag), lines
 
 
 def score_parts(spark, args, parts):
     """Pipes every partition through `callqa score` and writes the results once as Parquet."""
     command = [args.callqa, "score", "--rules", args.rules, "--stdin", "--tagged",
                "--quiet", "--threads", str(args.threads)]
-    lines = tagged_lines(spark.sparkContext, args.inputs, args.partitions)
+    tagged, cached = tagged_lines(spark.sparkContext, args.inputs, args.partitions)
     # checkCode: a callqa that exits non-zero fails the task (and Spark retries it).
-    results = lines.pipe(" ".join(command), checkCode=True)
+    results = tagged.pipe(" ".join(shlex.quote(c) for c in command), checkCode=True)
     frame = spark.createDataFrame(results.map(lambda line: (line,)), "result string")
     # One action: the pipe runs once per partition and its output is committed once.
     frame.write.mode("overwrite").parquet(str(parts))
+    cached.unpersist()
 
 
 def main(argv=None):

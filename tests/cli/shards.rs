@@ -254,6 +254,16 @@ fn bad_lines_give_rejects_not_a_crash() {
             .unwrap()
             .contains("over the limit")
     );
+    // A line that is not UTF-8 comes hex-encoded from the Spark job and is judged as read.
+    let (lines, output) = score_stdin(b"0\t4:hex\t7bff7d\n", &["--tagged"]);
+    assert!(output.status.success());
+    assert_eq!(lines[0]["line"], 4);
+    assert!(
+        lines[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not valid UTF-8")
+    );
     // With --tagged a line without its tag means a broken caller: a fatal error.
     let (_, output) = score_stdin(b"{}\n", &["--tagged"]);
     assert_eq!(output.status.code(), Some(4));
