@@ -52,8 +52,9 @@ def parse_args(argv):
                         "(default: .OUT.spark beside --out)")
     p.add_argument("--master", default=None,
                    help="Spark master, e.g. local[2] (default: what spark-submit gives, else local[*])")
-    p.add_argument("--partitions", type=int, default=2,
-                   help="minimum partitions per input file (a .gz file is always one)")
+    p.add_argument("--partitions", type=int, default=None,
+                   help="partitions to aim for over all inputs, shared by size (default: twice "
+                        "Spark's default parallelism; a .gz file is always one)")
     p.add_argument("--threads", type=int, default=1,
                    help="worker threads of each piped callqa (Spark already runs one task per core)")
     p.add_argument("--no-merge", action="store_true",
@@ -131,11 +132,19 @@ def start_spark(args, work):
     return spark
 
 
-def numbered_lines(sc, inputs, partitions):
+def split_counts(described, target):
+    """Minimum partitions per input: `target` shared by size, at least one each (two for an
+    input whose size the driver cannot see)."""
+    sizes = [d.get("bytes") for d in described]
+    total = sum(s for s in sizes if s) or 1
+    return [max(1, round(target * s / total)) if s is not None else 2 for s in sizes]
+
+
+def numbered_lines(sc, inputs, splits):
     """Every line of every input as (input, line number, text), partitions in input order."""
     rdds = []
     for index, path in enumerate(inputs):
-        lines = sc.textFile(uri(path), minPartitions=partitions).zipWithIndex()
+        lines = sc.textFile(uri(path), minPartitions=splits[index]).zipWithIndex()
         rdds.append(lines.map(lambda pair, i=index: (i, pair[1] + 1, pair[0])))
     return sc.union(rdds)
 
@@ -167,11 +176,11 @@ def exact_bytes(lines, inputs):
     return exact
 
 
-def tagged_lines(sc, inputs, partitions):
+def tagged_lines(sc, inputs, splits):
     """INPUT<TAB>LINE<TAB>RECORD per line (INPUT<TAB>LINE:hex<TAB>HEX when not UTF-8)."""
     from pyspark import StorageLevel
 
-    lines = numbered_lines(sc, inputs, partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    lines = numbered_lines(sc, inputs, splits).persist(StorageLevel.MEMORY_AND_DISK)
     exact = sc.broadcast(exact_bytes(lines, inputs))
 
     def tag(t):
@@ -181,11 +190,13 @@ def tagged_lines(sc, inputs, partitions):
     return lines.map(tag), lines
 
 
-def score_parts(spark, args, parts):
+def score_parts(spark, args, parts, described):
     """Pipes every partition through `callqa score` and writes the results once as Parquet."""
     command = [args.callqa, "score", "--rules", args.rules, "--stdin", "--tagged",
                "--quiet", "--threads", str(args.threads)]
-    tagged, cached = tagged_lines(spark.sparkContext, args.inputs, args.partitions)
+    sc = spark.sparkContext
+    splits = split_counts(described, args.partitions or 2 * sc.defaultParallelism)
+    tagged, cached = tagged_lines(sc, args.inputs, splits)
     # checkCode: a callqa that exits non-zero fails the task (and Spark retries it).
     results = tagged.pipe(" ".join(shlex.quote(c) for c in command), checkCode=True)
     frame = spark.createDataFrame(results.map(lambda line: (line,)), "result string")
@@ -203,7 +214,7 @@ def main(argv=None):
     described = [describe_input(p) for p in args.inputs]
     spark = start_spark(args, work)
     try:
-        score_parts(spark, args, parts)
+        score_parts(spark, args, parts, described)
     finally:
         spark.stop()
     (parts / INPUTS_FILE).write_text(json.dumps({"inputs": described}, ensure_ascii=False))
