@@ -349,3 +349,54 @@ fn a_part_out_of_input_order_is_refused_with_its_place() {
         "{stderr}"
     );
 }
+
+/// Peak resident memory (VmHWM, kB) of a running process.
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `score --stdin` holds one batch of lines, not the stream: 80 MB in, memory far below that.
+#[test]
+fn a_large_stream_is_scored_in_bounded_memory() {
+    if !Path::new("/proc/self/status").exists() {
+        eprintln!("skipped: needs /proc to read the peak memory of a process");
+        return;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callqa"))
+        .current_dir(root())
+        .args(["score", "--rules", "rules", "--stdin", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut pipe = child.stdin.take().unwrap();
+    let call = std::fs::read_to_string(root().join("fixtures/calls/zh.jsonl")).unwrap();
+    let call = call.lines().next().unwrap().to_string();
+    // Mostly whitespace-only lines (cheap to judge, so the test is quick) with real calls
+    // between them: what is measured is the streaming, not the scoring.
+    let (lines, megabytes) = (80_000, 80);
+    let writer = std::thread::spawn(move || {
+        let filler = " ".repeat(megabytes * 1_000_000 / lines);
+        for i in 0..lines {
+            let line = if i % 1000 == 0 { &call } else { &filler };
+            pipe.write_all(line.as_bytes()).unwrap();
+            pipe.write_all(b"\n").unwrap();
+        }
+        // Still running (waiting for the end of input): its peak covers the whole stream.
+        peak_rss_kb(pid)
+    });
+    let mut out = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+    let peak_kb = writer.join().unwrap().expect("the peak memory was read");
+    assert!(child.wait().unwrap().success());
+    assert_eq!(out.lines().count(), lines, "one result per line");
+    assert_eq!(out.matches("\"status\":\"scored\"").count(), lines / 1000);
+    assert!(
+        peak_kb < (megabytes as u64 * 1000) / 2,
+        "peak RSS {peak_kb} kB for {megabytes} MB of input"
+    );
+    eprintln!("score --stdin: peak RSS {peak_kb} kB for {megabytes} MB of input");
+}
