@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 
 /// Who speaks a turn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Speaker {
     Agent,
     Customer,
@@ -217,9 +218,19 @@ impl LineReader {
     /// Opens `path`; a missing or unreadable file is an [`ErrorClass::Input`](crate::ErrorClass) error.
     pub fn open(path: &Path, max_line_bytes: usize) -> Result<LineReader> {
         let file = File::open(path).map_err(|e| Error::input(path, "open input", e))?;
+        LineReader::from_reader(path, Box::new(file), max_line_bytes)
+    }
+
+    /// Streams lines from any reader (standard input for `score --stdin`); `path` names it in
+    /// messages.
+    pub fn from_reader(
+        path: &Path,
+        inner: Box<dyn Read + Send>,
+        max_line_bytes: usize,
+    ) -> Result<LineReader> {
         let state = Arc::new(Mutex::new(HashState::default()));
         let hashing = HashingReader {
-            inner: file,
+            inner,
             state: Arc::clone(&state),
         };
         let mut raw = BufReader::with_capacity(1 << 16, hashing);

@@ -5,6 +5,7 @@ use crate::normalize::NormText;
 
 /// The languages rules are written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Language {
     Zh,
     En,

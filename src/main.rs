@@ -130,6 +130,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Score JSONL calls from standard input: one JSON result line per input line, in order
+    /// (what Spark's RDD.pipe runs on each partition).
+    Score(ScoreArgs),
+    /// Build the final tables from shard folders (`run --shard`) or Spark part files.
+    Merge(MergeArgs),
     /// The calls of a finished run to review first, with the reasons.
     Queue {
         /// The run's output folder.
@@ -234,6 +239,10 @@ struct RunArgs {
     /// Review model from `callqa learn`: adds `confidence` to each finding.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Score only shard I of N (0-based): the calls whose call_id hashes to I (FNV-1a 64 mod
+    /// N), keeping per-line results in results.parquet for `callqa merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<callqa::shard::Shard>,
     /// Input files [default: `inputs` in callqa.toml].
     inputs: Vec<PathBuf>,
 }
@@ -261,6 +270,53 @@ struct RescoreArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct ScoreArgs {
+    /// Folder of rule files (*.toml).
+    #[arg(long, default_value = "rules")]
+    rules: PathBuf,
+    /// Read the calls from standard input (the only source `score` reads).
+    #[arg(long, required = true)]
+    stdin: bool,
+    /// Each line is INPUT<TAB>LINE<TAB>RECORD (the Spark job's form), so results carry it.
+    #[arg(long)]
+    tagged: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Longest accepted record in bytes; longer ones are rejected.
+    #[arg(long, default_value_t = pipeline::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: usize,
+    /// Most turns in one call; a call with more is rejected.
+    #[arg(long, default_value_t = pipeline::DEFAULT_MAX_TURNS)]
+    max_turns: usize,
+    /// No summary on standard error.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The rule pack the parts were scored with (the report and agents table need it).
+    #[arg(long, default_value = "rules")]
+    rules: PathBuf,
+    /// Output folder, written like a run's.
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace --out even if it holds files that are not a callqa run.
+    #[arg(long)]
+    force: bool,
+    /// Memory for scored calls before they are sorted into runs on disk (bytes).
+    #[arg(long, default_value_t = callqa::output::DEFAULT_SORT_BUDGET)]
+    sort_budget: usize,
+    /// No summary.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Shard folders, Spark output folders (with _callqa_inputs.json), or part files.
+    #[arg(required = true)]
+    parts: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -295,6 +351,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args, log),
         Command::Init { dir } => init(&dir),
+        Command::Score(args) => score(args),
+        Command::Merge(args) => merge(args),
         Command::Rescore(args) => rescore(args, log),
         Command::Queue {
             out,
@@ -447,7 +505,14 @@ fn run(args: RunArgs, log: LogFormat) -> Result<u8, Error> {
             )?)),
             None => None,
         },
+        shard: args.shard,
     };
+    let unmergeable = options.overrides.is_some() || args.model.is_some() || out_root.is_some();
+    if options.shard.is_some() && unmergeable {
+        return Err(Error::usage_message(
+            "--shard writes a partial run for `callqa merge`: give it --out, without --overrides, --model or --out-root",
+        ));
+    }
     let progress =
         Bar::new(!args.quiet && log == LogFormat::Text && std::io::stderr().is_terminal());
     let Some(root) = out_root else {
@@ -618,6 +683,7 @@ fn rescore(args: RescoreArgs, log: LogFormat) -> Result<u8, Error> {
                 .unwrap_or(callqa::output::DEFAULT_SORT_BUDGET),
             force: false,
             overrides: None,
+            shard: None,
         };
         let summary = nightly::run_partition(&engine, &root, day, options, &pipeline::NoProgress)?;
         rejected += summary.run.manifest.counts.rejected;
@@ -730,6 +796,49 @@ fn print_overrides(o: &callqa::overrides::OverridesSummary, quiet: bool) {
             o.file, u.line, u.call_id, u.rule_id, u.verdict
         );
     }
+}
+
+fn score(args: ScoreArgs) -> Result<u8, Error> {
+    let engine = load_engine(&args.rules)?;
+    let options = callqa::stream::StreamOptions {
+        max_record_bytes: args.max_record_bytes,
+        max_turns: args.max_turns,
+        threads: args.threads,
+        tagged: args.tagged,
+    };
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let summary =
+        callqa::stream::score_stream(&engine, &options, Box::new(std::io::stdin()), &mut stdout)?;
+    if !args.quiet {
+        eprintln!(
+            "callqa: scored {} calls, rejected {} lines, {} blank lines",
+            summary.scored, summary.rejected, summary.blank
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn merge(args: MergeArgs) -> Result<u8, Error> {
+    let engine = load_engine(&args.rules)?;
+    let options = callqa::merge::MergeOptions {
+        parts: args.parts,
+        out_dir: args.out,
+        sort_budget: args.sort_budget,
+        force: args.force,
+    };
+    let summary = callqa::merge::merge(&engine, &options)?;
+    if !args.quiet {
+        let c = summary.manifest.counts;
+        eprintln!(
+            "callqa: merged {} calls of {} agents ({} findings) and {} rejected records → {}",
+            c.scored,
+            c.agents,
+            c.findings,
+            c.rejected,
+            summary.out_dir.display()
+        );
+    }
+    Ok(exit::OK)
 }
 
 fn rules_check(dir: PathBuf) -> Result<u8, Error> {

@@ -6,7 +6,7 @@
 //! aggregates, the bounded-memory sort), so the result does not depend on the number of threads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -15,10 +15,12 @@ use rayon::prelude::*;
 use crate::engine::{Engine, Scratch};
 use crate::error::{Error, Result};
 use crate::input::{self, Line, LineReader};
-use crate::output::{self, Manifest, RejectRow, ScoredCall};
+use crate::output::{self, KeptRaw, Manifest, RejectRow, ScoredCall};
 use crate::queue::{self, Ranking};
 use crate::report::ReportBuilder;
+use crate::results::{ResultLine, ResultsWriter, Status, WireCall};
 use crate::score::{self, AgentStats};
+use crate::shard::Shard;
 
 /// How a run is set up.
 #[derive(Clone, Debug)]
@@ -37,6 +39,8 @@ pub struct RunOptions {
     pub force: bool,
     /// Reviewers' overrides to apply (`--overrides`).
     pub overrides: Option<std::sync::Arc<crate::overrides::Overrides>>,
+    /// Score only this slice of the inputs and keep per-line results for `merge`.
+    pub shard: Option<Shard>,
 }
 
 /// Default for [`RunOptions::max_record_bytes`]: 16 MiB (a long call is well under 1 MiB).
@@ -84,10 +88,27 @@ struct RawLine {
     line: Line,
 }
 
-enum Outcome {
+/// What became of one line, before the in-order fold.
+pub(crate) enum Outcome {
     Blank,
+    /// Another shard's line.
+    Skipped,
     Rejected(String),
+    /// A duplicate a shard already found (only when merging its results).
+    Duplicate {
+        reason: String,
+        call_id: String,
+    },
     Scored(Box<ScoredCall>),
+}
+
+/// What [`Fold::finish`] adds to the manifest and report besides the folded lines.
+pub(crate) struct Finishing<'s> {
+    pub threads: usize,
+    /// `I/N` of a shard's partial run.
+    pub shard: Option<String>,
+    pub section: ReportSection<'s>,
+    pub overrides: Option<&'s crate::overrides::Overrides>,
 }
 
 /// Builds an extra report section from the run's agents (the nightly trends).
@@ -130,7 +151,13 @@ pub fn run_with_report_section(
             ))
         })?;
     progress.start(total_bytes);
-    let mut state = Fold::new(engine, options, &staging)?;
+    let mut state = Fold::new(
+        engine,
+        &options.inputs,
+        options.sort_budget,
+        &staging,
+        options.shard.is_some(),
+    )?;
     std::thread::scope(|scope| -> Result<()> {
         let (sender, receiver) = mpsc::sync_channel::<Message>(4);
         scope.spawn(move || read_all(readers, sender));
@@ -166,7 +193,17 @@ pub fn run_with_report_section(
         state.fold_batch(scored.take())
     })?;
     progress.finish();
-    state.finish(staging, started, section)
+    let shard = options.shard.map(|s| s.to_string());
+    state.finish(
+        staging,
+        started,
+        Finishing {
+            threads: options.threads,
+            shard,
+            section,
+            overrides: options.overrides.as_deref(),
+        },
+    )
 }
 
 fn read_all(readers: Vec<LineReader>, sender: mpsc::SyncSender<Message>) {
@@ -210,6 +247,15 @@ fn read_all(readers: Vec<LineReader>, sender: mpsc::SyncSender<Message>) {
 }
 
 fn process(engine: &Engine, options: &RunOptions, raw: &RawLine, scratch: &mut Scratch) -> Outcome {
+    if let Some(shard) = options.shard {
+        let record = match &raw.line {
+            Line::Record(bytes) => Some(bytes.as_slice()),
+            Line::TooLong(_) => None,
+        };
+        if !shard.owns(raw.line_no, record) {
+            return Outcome::Skipped;
+        }
+    }
     let bytes = match &raw.line {
         Line::TooLong(n) => {
             return Outcome::Rejected(format!(
@@ -221,13 +267,28 @@ fn process(engine: &Engine, options: &RunOptions, raw: &RawLine, scratch: &mut S
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Outcome::Blank;
     }
-    match input::parse_record_limited(bytes, options.max_turns) {
+    score_record(
+        engine,
+        bytes,
+        options.max_turns,
+        options.overrides.as_deref(),
+        scratch,
+    )
+}
+
+/// Parses and scores one non-blank record: the work of one line, shared with `score --stdin`.
+pub(crate) fn score_record(
+    engine: &Engine,
+    bytes: &[u8],
+    max_turns: usize,
+    overrides: Option<&crate::overrides::Overrides>,
+    scratch: &mut Scratch,
+) -> Outcome {
+    match input::parse_record_limited(bytes, max_turns) {
         Err(reason) => Outcome::Rejected(reason),
         Ok(call) => {
             let mut evaluation = engine.evaluate(&call, scratch);
-            let marks = options
-                .overrides
-                .as_ref()
+            let marks = overrides
                 .filter(|o| !o.for_call(&call.call_id).is_empty())
                 .map(|o| o.apply(&call.call_id, &mut evaluation.findings));
             // Overturned findings are written but do not count in the score or the risk.
@@ -264,10 +325,12 @@ fn counted_findings(
         .collect()
 }
 
-/// The sequential, input-ordered half of the run.
-struct Fold<'a> {
+/// The sequential, input-ordered half of the run (and of `merge`, which replays result lines
+/// in input order through it, so both write the same bytes).
+pub(crate) struct Fold<'a> {
     engine: &'a Engine,
-    options: &'a RunOptions,
+    /// The input files, as named on the command line (rejects and duplicates name them).
+    paths: &'a [PathBuf],
     rejects: output::RejectsWriter,
     calls: output::CallSorter,
     seen: HashMap<String, (usize, u64)>,
@@ -278,20 +341,24 @@ struct Fold<'a> {
     counts: output::Counts,
     /// Finding rows overturned and added by reviewers.
     overridden: (u64, u64),
+    /// A shard's per-line results, for `merge`.
+    results: Option<ResultsWriter>,
 }
 
 impl<'a> Fold<'a> {
-    fn new(engine: &'a Engine, options: &'a RunOptions, staging: &output::Staging) -> Result<Self> {
-        let inputs = options
-            .inputs
-            .iter()
-            .map(|p| output::InputEntry::new(p))
-            .collect();
+    pub(crate) fn new(
+        engine: &'a Engine,
+        paths: &'a [PathBuf],
+        sort_budget: usize,
+        staging: &output::Staging,
+        keep_results: bool,
+    ) -> Result<Self> {
+        let inputs = paths.iter().map(|p| output::InputEntry::new(p)).collect();
         Ok(Fold {
             engine,
-            options,
+            paths,
             rejects: staging.rejects_writer()?,
-            calls: staging.sorter(options.sort_budget),
+            calls: staging.sorter(sort_budget),
             seen: HashMap::new(),
             agents: BTreeMap::new(),
             report: ReportBuilder::default(),
@@ -299,32 +366,47 @@ impl<'a> Fold<'a> {
             inputs,
             counts: output::Counts::default(),
             overridden: (0, 0),
+            results: if keep_results {
+                Some(staging.results_writer()?)
+            } else {
+                None
+            },
         })
     }
 
-    fn fold(&mut self, raw: RawLine, outcome: Outcome) -> Result<()> {
-        let path = &self.options.inputs[raw.file];
-        let bytes = match &raw.line {
-            Line::Record(bytes) => Some(bytes.as_slice()),
-            Line::TooLong(_) => None,
-        };
+    /// Folds line `line_no` of input `file`; `raw` gives what a reject keeps of the line.
+    pub(crate) fn fold(
+        &mut self,
+        file: usize,
+        line_no: u64,
+        outcome: Outcome,
+        raw: impl FnOnce() -> KeptRaw,
+    ) -> Result<()> {
         match outcome {
-            Outcome::Blank => self.counts.blank_lines += 1,
+            Outcome::Skipped => {}
+            Outcome::Blank => {
+                self.counts.blank_lines += 1;
+                self.keep_result(file, line_no, Status::Blank, None, None, KeptRaw::default())?;
+            }
             Outcome::Rejected(reason) => {
-                self.reject(path, raw.file, raw.line_no, reason, None, bytes)?;
+                self.reject(file, line_no, reason, None, raw())?;
+            }
+            Outcome::Duplicate { reason, call_id } => {
+                self.counts.duplicates += 1;
+                self.reject(file, line_no, reason, Some(call_id), raw())?;
             }
             Outcome::Scored(call) => {
                 let key = call.row.call_id.clone();
                 if let Some(&(first_file, first_line)) = self.seen.get(&key) {
                     let reason = format!(
                         "duplicate call_id `{key}` (first seen at {}:{first_line}); this record was not scored",
-                        self.options.inputs[first_file].display()
+                        self.paths[first_file].display()
                     );
                     self.counts.duplicates += 1;
-                    self.reject(path, raw.file, raw.line_no, reason, Some(key), bytes)?;
+                    self.reject(file, line_no, reason, Some(key), raw())?;
                 } else {
-                    self.seen.insert(key, (raw.file, raw.line_no));
-                    self.score(raw.file, *call)?;
+                    self.seen.insert(key, (file, line_no));
+                    self.score(file, line_no, *call)?;
                 }
             }
         }
@@ -336,29 +418,74 @@ impl<'a> Fold<'a> {
             return Ok(());
         };
         for (raw, outcome) in lines.into_iter().zip(outcomes) {
-            self.fold(raw, outcome)?;
+            let bytes = match &raw.line {
+                Line::Record(bytes) => Some(bytes.as_slice()),
+                Line::TooLong(_) => None,
+            };
+            self.fold(raw.file, raw.line_no, outcome, || {
+                KeptRaw::from_bytes(bytes)
+            })?;
         }
         Ok(())
     }
 
     fn reject(
         &mut self,
-        path: &Path,
         file: usize,
         line: u64,
         reason: String,
         call_id: Option<String>,
-        bytes: Option<&[u8]>,
+        kept: KeptRaw,
     ) -> Result<()> {
         self.counts.read += 1;
         self.counts.rejected += 1;
         self.inputs[file].records += 1;
         self.inputs[file].rejected += 1;
-        self.rejects
-            .write(&RejectRow::new(path, line, reason, call_id, bytes))
+        if self.results.is_some() {
+            self.keep_result(
+                file,
+                line,
+                Status::Rejected,
+                Some(reason.clone()),
+                call_id.clone(),
+                kept.clone(),
+            )?;
+        }
+        self.rejects.write(&RejectRow::kept(
+            &self.paths[file],
+            line,
+            reason,
+            call_id,
+            kept,
+        ))
     }
 
-    fn score(&mut self, file: usize, mut call: ScoredCall) -> Result<()> {
+    /// Writes one line's result when this run keeps them (a shard).
+    fn keep_result(
+        &mut self,
+        file: usize,
+        line: u64,
+        status: Status,
+        reason: Option<String>,
+        call_id: Option<String>,
+        kept: KeptRaw,
+    ) -> Result<()> {
+        let Some(results) = &mut self.results else {
+            return Ok(());
+        };
+        results.write(&ResultLine {
+            input: file as u32,
+            line,
+            status,
+            reason,
+            call_id,
+            raw: kept.raw,
+            raw_truncated: kept.truncated,
+            call: None,
+        })
+    }
+
+    fn score(&mut self, file: usize, line: u64, mut call: ScoredCall) -> Result<()> {
         self.counts.read += 1;
         self.counts.scored += 1;
         self.inputs[file].records += 1;
@@ -372,6 +499,18 @@ impl<'a> Fold<'a> {
         }
         self.counts.violations += u64::from(call.score.violations);
         self.counts.rewards += u64::from(call.score.rewards);
+        if let Some(results) = &mut self.results {
+            results.write(&ResultLine {
+                input: file as u32,
+                line,
+                status: Status::Scored,
+                reason: None,
+                call_id: Some(call.row.call_id.clone()),
+                raw: None,
+                raw_truncated: false,
+                call: Some(WireCall::from_scored(self.engine, &call)),
+            })?;
+        }
         self.agents
             .entry(call.row.agent_id.clone())
             .or_default()
@@ -390,7 +529,12 @@ impl<'a> Fold<'a> {
         self.calls.push(call)
     }
 
-    fn file_done(&mut self, file: usize, digestion: input::Digestion, error: Option<String>) {
+    pub(crate) fn file_done(
+        &mut self,
+        file: usize,
+        digestion: input::Digestion,
+        error: Option<String>,
+    ) {
         let entry = &mut self.inputs[file];
         entry.bytes = digestion.bytes;
         entry.sha256 = digestion.sha256;
@@ -401,15 +545,14 @@ impl<'a> Fold<'a> {
         self.inputs.iter().map(|i| i.bytes).sum()
     }
 
-    fn finish(
+    pub(crate) fn finish(
         self,
         staging: output::Staging,
         started: Instant,
-        section: ReportSection<'_>,
+        finishing: Finishing<'_>,
     ) -> Result<RunSummary> {
         let Fold {
             engine,
-            options,
             rejects,
             calls,
             agents,
@@ -419,21 +562,25 @@ impl<'a> Fold<'a> {
             mut counts,
             seen,
             overridden,
+            results,
             ..
         } = self;
         rejects.finish()?;
+        if let Some(results) = results {
+            results.finish()?;
+        }
         counts.agents = agents.len() as u64;
         staging.write_tables(engine, calls, ranking.finish(), &agents)?;
-        report.add_section(section(&agents));
+        report.add_section((finishing.section)(&agents));
         staging.write_report(&report.render(engine, &counts, &agents))?;
         let incomplete: Vec<String> = inputs
             .iter()
             .filter_map(|i| i.error.as_ref().map(|e| format!("{}: {e}", i.path)))
             .collect();
-        let mut manifest = Manifest::new(engine, inputs, counts, started, options.threads);
-        manifest.overrides = options
+        let mut manifest = Manifest::new(engine, inputs, counts, started, finishing.threads);
+        manifest.shard = finishing.shard;
+        manifest.overrides = finishing
             .overrides
-            .as_ref()
             .map(|o| o.summary(|id| seen.contains_key(id), overridden.0, overridden.1));
         let out_dir = staging.publish(&manifest)?;
         if counts.read != counts.scored + counts.rejected {

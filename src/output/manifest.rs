@@ -89,6 +89,9 @@ pub struct Manifest {
     /// What `--overrides` did, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overrides: Option<crate::overrides::OverridesSummary>,
+    /// `I/N` for a shard's partial run (`run --shard`); absent for a whole run or a merge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 impl Manifest {
@@ -136,6 +139,7 @@ impl Manifest {
                 },
             },
             overrides: None,
+            shard: None,
         }
     }
 
@@ -148,8 +152,12 @@ impl Manifest {
             super::AGENTS_FILE,
             super::REJECTS_FILE,
             super::REPORT_FILE,
+            crate::results::RESULTS_FILE,
         ] {
             let file = staged.join(name);
+            if name == crate::results::RESULTS_FILE && !file.exists() {
+                continue; // only a shard keeps per-line results
+            }
             let (bytes, sha256) =
                 hash_file(&file).map_err(|e| Error::output(&file, "read back", e))?;
             manifest.outputs.push(OutputEntry {

@@ -273,15 +273,41 @@ impl RejectRow {
         call_id: Option<String>,
         bytes: Option<&[u8]>,
     ) -> RejectRow {
-        let raw_truncated = bytes.is_some_and(|b| b.len() > MAX_RAW_BYTES);
+        RejectRow::kept(path, line, reason, call_id, KeptRaw::from_bytes(bytes))
+    }
+
+    /// A reject of a line already cut to what `rejects.jsonl` keeps (as a merge reads it).
+    pub fn kept(
+        path: &Path,
+        line: u64,
+        reason: String,
+        call_id: Option<String>,
+        kept: KeptRaw,
+    ) -> RejectRow {
         RejectRow {
             file: path.display().to_string(),
             line,
             reason,
             call_id,
+            raw: kept.raw,
+            raw_truncated: kept.truncated,
+        }
+    }
+}
+
+/// What `rejects.jsonl` keeps of a rejected line: up to 64 KiB of it, as text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeptRaw {
+    pub raw: Option<String>,
+    pub truncated: bool,
+}
+
+impl KeptRaw {
+    pub fn from_bytes(bytes: Option<&[u8]>) -> KeptRaw {
+        KeptRaw {
+            truncated: bytes.is_some_and(|b| b.len() > MAX_RAW_BYTES),
             raw: bytes
                 .map(|b| String::from_utf8_lossy(&b[..b.len().min(MAX_RAW_BYTES)]).into_owned()),
-            raw_truncated,
         }
     }
 }
@@ -365,6 +391,11 @@ impl Staging {
             path,
             writer: BufWriter::new(file),
         })
+    }
+
+    /// The per-line results file of a shard (`results.parquet`), for a later `merge`.
+    pub fn results_writer(&self) -> Result<crate::results::ResultsWriter> {
+        crate::results::ResultsWriter::create(&self.dir.join(crate::results::RESULTS_FILE))
     }
 
     /// A sorter whose overflow runs live in the staging folder.

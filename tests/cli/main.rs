@@ -10,6 +10,7 @@ mod reliability;
 mod report;
 mod review;
 mod rules;
+mod shards;
 mod similar;
 mod suggest;
 
