@@ -4,66 +4,34 @@
 //!
 //! ```text
 //! call_id,rule_id,category,verdict,reviewer,note
-//! p-zh-01,SIM-ZH-EMPATHY,empathy,hit,wang,
-//! n-zh-01,SIM-ZH-EMPATHY,empathy,no_hit,wang,negated
+//! p-zh-01,SIM-ZH-EMPATHY,,hit,wang,
+//! n-zh-01,SIM-ZH-EMPATHY,,no_hit,wang,negated
 //! ```
 //!
 //! Each labelled call of a `similar` rule is scored once (its best similarity, whatever the
 //! threshold); every distinct score (two decimals) is a point of the precision/recall curve.
 //! Of the thresholds with the highest F1, the middle of the best range is suggested as an
 //! edit to the rule file. The rule's `when`
-//! is not applied here. The labels reader below is private to this module until the shared
-//! labels module lands.
+//! is not applied here. Labels are read by [`crate::labels`]; category labels are skipped.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::input::{Line, LineReader, parse_record};
+use crate::labels::Target;
 use crate::rules::Check;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLabel {
-    call_id: String,
-    rule_id: String,
-    #[allow(dead_code)]
-    category: String,
-    verdict: String,
-    #[allow(dead_code)]
-    reviewer: String,
-    #[allow(dead_code)]
-    note: Option<String>,
-}
-
-/// (call_id, rule_id) → whether the rule should hit the call.
+/// (call_id, rule_id) → whether the rule should hit the call; category labels are not used.
 fn read_labels(path: &Path) -> Result<BTreeMap<(String, String), bool>> {
-    let bad = |line: u64, message: String| {
-        Error::usage_message(format!("{}:{line}: {message}", path.display()))
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| Error::input(path, "open", std::io::Error::other(e.to_string())))?;
-    let mut labels = BTreeMap::new();
-    for (i, row) in reader.deserialize::<RawLabel>().enumerate() {
-        let raw = row.map_err(|e| bad(e.position().map_or(1, |p| p.line()), e.to_string()))?;
-        let hit = match raw.verdict.as_str() {
-            "hit" => true,
-            "no_hit" => false,
-            other => {
-                return Err(bad(
-                    i as u64 + 2,
-                    format!("field `verdict`: {other:?} is not `hit` or `no_hit`"),
-                ));
-            }
-        };
-        labels.insert((raw.call_id, raw.rule_id), hit);
-    }
-    Ok(labels)
+    Ok(crate::labels::read_labels(path)?
+        .into_iter()
+        .filter_map(|label| match label.target {
+            Target::Rule(rule_id) => Some(((label.call_id, rule_id), label.verdict.is_hit())),
+            Target::Category(_) => None,
+        })
+        .collect())
 }
 
 /// One point of a precision/recall curve.
