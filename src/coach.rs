@@ -87,7 +87,7 @@ pub fn met_examples(
     inputs: &[std::path::PathBuf],
     limit: usize,
 ) -> Result<Vec<Example>> {
-    use crate::input::{Line, LineReader, parse_record};
+    use crate::input::for_each_call;
     let Some(index) = engine.pack().rules().iter().position(|r| r.id == rule_id) else {
         return Err(Error::usage_message(format!(
             "no rule `{rule_id}` in the run's rule pack"
@@ -96,24 +96,17 @@ pub fn met_examples(
     let rule = &engine.pack().rules()[index];
     let mut found = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let mut full = false;
     for path in inputs {
-        let mut reader = LineReader::open(path, crate::pipeline::DEFAULT_MAX_RECORD_BYTES)?;
-        while let Some(line) = reader
-            .next_line()
-            .map_err(|e| Error::input(path, "read", e))?
-        {
-            let Line::Record(bytes) = line else { continue };
-            let Ok(call) = parse_record(&bytes) else {
-                continue;
-            };
+        for_each_call(path, crate::pipeline::DEFAULT_MAX_RECORD_BYTES, |call| {
             if !seen.insert(call.call_id.clone()) {
-                continue;
+                return Ok(true);
             }
             let Some(evidence) = engine.met_at(index, &call) else {
-                continue;
+                return Ok(true);
             };
             let Some(&(turn, span)) = evidence.first() else {
-                continue;
+                return Ok(true);
             };
             let (context, _) = crate::output::context(&call, turn, Some(span));
             found.push(Example {
@@ -127,9 +120,11 @@ pub fn met_examples(
                 message: rule.message.clone(),
                 suggestion: rule.suggestion.clone(),
             });
-            if found.len() == limit {
-                return Ok(found);
-            }
+            full = found.len() == limit;
+            Ok(!full)
+        })?;
+        if full {
+            break;
         }
     }
     Ok(found)

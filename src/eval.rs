@@ -358,21 +358,12 @@ fn scan_input(
     wanted: &HashSet<String>,
     transcripts: &mut HashMap<String, String>,
 ) -> Result<()> {
-    use crate::input::{Line, LineReader, parse_record};
-    let mut reader = LineReader::open(path, crate::pipeline::DEFAULT_MAX_RECORD_BYTES)?;
-    while let Some(line) = reader
-        .next_line()
-        .map_err(|e| Error::input(path, "read", e))?
-    {
-        let Line::Record(bytes) = line else { continue };
-        let Ok(call) = parse_record(&bytes) else {
-            continue;
-        };
+    crate::input::for_each_call(path, crate::pipeline::DEFAULT_MAX_RECORD_BYTES, |call| {
         if wanted.contains(&call.call_id) && !transcripts.contains_key(&call.call_id) {
             transcripts.insert(call.call_id.clone(), transcript(&call));
         }
-    }
-    Ok(())
+        Ok(true)
+    })
 }
 
 /// The call as `speaker: text` lines, masked, long turns cut.

@@ -326,6 +326,30 @@ fn memchr_newline(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'\n')
 }
 
+/// Streams the calls of the file at `path` to `each` until it returns `Ok(false)`. Records that
+/// do not parse are passed over: callers look calls up in a run's inputs, whose bad records the
+/// run has already reported.
+pub fn for_each_call(
+    path: &Path,
+    max_line_bytes: usize,
+    mut each: impl FnMut(Call) -> Result<bool>,
+) -> Result<()> {
+    let mut reader = LineReader::open(path, max_line_bytes)?;
+    while let Some(line) = reader
+        .next_line()
+        .map_err(|e| Error::input(path, "read", e))?
+    {
+        let Line::Record(bytes) = line else { continue };
+        let Ok(call) = parse_record(&bytes) else {
+            continue;
+        };
+        if !each(call)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Streams `paths` for the call with this id (the first one, as a run would score it).
 pub fn find_call(paths: &[PathBuf], call_id: &str, max_line_bytes: usize) -> Result<Option<Call>> {
     let needle = format!("\"{call_id}\"");

@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::input::{Line, LineReader, parse_record};
+use crate::error::Result;
+use crate::input::for_each_call;
 use crate::labels::Target;
 use crate::rules::Check;
 
@@ -62,23 +62,15 @@ pub fn tune(engine: &Engine, labels: &Path, inputs: &[PathBuf]) -> Result<Vec<Ru
     let wanted: HashMap<&str, ()> = labels.keys().map(|(c, _)| (c.as_str(), ())).collect();
     let mut scores: HashMap<(String, String), f64> = HashMap::new();
     for path in inputs {
-        let mut reader = LineReader::open(path, crate::pipeline::DEFAULT_MAX_RECORD_BYTES)?;
-        while let Some(line) = reader
-            .next_line()
-            .map_err(|e| Error::input(path, "read", e))?
-        {
-            let Line::Record(bytes) = line else { continue };
-            let Ok(call) = parse_record(&bytes) else {
-                continue;
-            };
-            if !wanted.contains_key(call.call_id.as_str()) {
-                continue;
+        for_each_call(path, crate::pipeline::DEFAULT_MAX_RECORD_BYTES, |call| {
+            if wanted.contains_key(call.call_id.as_str()) {
+                for (rule, score) in engine.similar_scores(&call) {
+                    let id = engine.pack().rules()[rule].id.clone();
+                    scores.insert((call.call_id.clone(), id), score);
+                }
             }
-            for (rule, score) in engine.similar_scores(&call) {
-                let id = engine.pack().rules()[rule].id.clone();
-                scores.insert((call.call_id.clone(), id), score);
-            }
-        }
+            Ok(true)
+        })?;
     }
     let mut out = Vec::new();
     for rule in engine.pack().rules() {
