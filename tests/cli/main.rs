@@ -184,3 +184,33 @@ pub(crate) fn render_run(out: &Path) -> String {
     }
     text
 }
+
+/// Saves a screenshot of `url` as `target/report-screenshots/<name>` for a person to look at
+/// (the browser tests of the report and of the nightly trends share it).
+pub(crate) fn screenshot(
+    chromium: impl AsRef<std::ffi::OsStr>,
+    flags: &[&str],
+    profile: &str,
+    url: &str,
+    name: &str,
+) {
+    let shots = root().join("target/report-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join(name);
+    let output = Command::new(chromium)
+        .args(flags)
+        .arg(profile)
+        .args([
+            "--window-size=1200,2400",
+            &format!("--screenshot={}", shot.display()),
+            url,
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "screenshot written"
+    );
+    eprintln!("screenshot: {}", shot.display());
+}

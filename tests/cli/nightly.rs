@@ -594,25 +594,7 @@ fn the_trends_render_in_a_browser() {
     );
     assert_eq!(dom.matches("<polyline").count(), 9);
     assert_eq!(dom.matches("<circle class=\"today\"").count(), 9);
-    let shots = root().join("target/report-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let shot = shots.join("report-trends.png");
-    let output = Command::new("chromium")
-        .args(flags)
-        .arg(&profile)
-        .args([
-            "--window-size=1200,2400",
-            &format!("--screenshot={}", shot.display()),
-            &url,
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    assert!(
-        std::fs::metadata(&shot).unwrap().len() > 10_000,
-        "screenshot written"
-    );
-    eprintln!("screenshot: {}", shot.display());
+    crate::screenshot("chromium", &flags, &profile, &url, "report-trends.png");
 }
 
 /// A partition, its report's trends and agents_daily.parquet are byte-identical at any thread

@@ -73,25 +73,7 @@ fn the_report_renders_in_a_browser() {
     assert_eq!(dom.matches("<rect class=\"bar\"").count(), 11, "chart bars");
     assert!(!dom.contains("<img"), "an element was injected");
     assert!(dom.contains("&lt;img src=x onerror=alert(1)&gt;"));
-    let shots = root().join("target/report-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let shot = shots.join("report.png");
-    let status = Command::new(&chromium)
-        .args(flags)
-        .arg(&profile)
-        .args([
-            "--window-size=1200,2400",
-            &format!("--screenshot={}", shot.display()),
-            &url,
-        ])
-        .output()
-        .unwrap();
-    assert!(status.status.success());
-    assert!(
-        std::fs::metadata(&shot).unwrap().len() > 10_000,
-        "screenshot written"
-    );
-    eprintln!("screenshot: {}", shot.display());
+    crate::screenshot(&chromium, &flags, &profile, &url, "report.png");
 }
 
 fn which(program: &str) -> Result<PathBuf, ()> {
