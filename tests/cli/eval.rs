@@ -493,16 +493,7 @@ fn overrides_are_deterministic_and_agents_recomputed() {
     }
     run_into(&plain, &fixture_inputs(), 2);
     // The diff of the two runs names exactly the overridden calls and their agents' means.
-    let output = callqa(
-        &[
-            "diff",
-            plain.to_str().unwrap(),
-            a.to_str().unwrap(),
-            "--json",
-        ],
-        &[],
-    );
-    let d: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let d = diff_json(&plain, &a);
     let changed: BTreeSet<&str> = d["scores"]
         .as_array()
         .unwrap()
@@ -542,6 +533,37 @@ fn overrides_are_deterministic_and_agents_recomputed() {
     assert_eq!(on_plain["metrics"], on_appealed["metrics"]);
 }
 
+/// Runs the pack in `pack` on the fixtures into `out`.
+fn run_pack_into(pack: &Path, out: &Path) {
+    let output = callqa(
+        &[
+            "run",
+            "--rules",
+            pack.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        &fixture_inputs(),
+    );
+    assert!(output.status.success(), "{output:?}");
+}
+
+/// `callqa diff old new --json`, parsed.
+fn diff_json(old: &Path, new: &Path) -> Value {
+    let output = callqa(
+        &[
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// A copy of the bundled pack without the rule `id`.
 fn pack_without(dir: &Path, id: &str) -> PathBuf {
     let pack = dir.join("rules");
@@ -564,29 +586,8 @@ fn diff_after_removing_a_rule_shows_its_findings_and_scores() {
     let (old, new) = (dir.path().join("old"), dir.path().join("new"));
     run_into(&old, &fixture_inputs(), 2);
     let pack = pack_without(dir.path(), "OP-ZH-001");
-    let output = callqa(
-        &[
-            "run",
-            "--rules",
-            pack.to_str().unwrap(),
-            "--out",
-            new.to_str().unwrap(),
-            "--quiet",
-        ],
-        &fixture_inputs(),
-    );
-    assert!(output.status.success(), "{output:?}");
-    let output = callqa(
-        &[
-            "diff",
-            old.to_str().unwrap(),
-            new.to_str().unwrap(),
-            "--json",
-        ],
-        &[],
-    );
-    assert!(output.status.success(), "{output:?}");
-    let d: Value = serde_json::from_slice(&output.stdout).unwrap();
+    run_pack_into(&pack, &new);
+    let d = diff_json(&old, &new);
     let findings = findings_by_call(&old);
     let with_rule: Vec<&String> = findings
         .iter()
@@ -628,16 +629,7 @@ fn diff_after_removing_a_rule_shows_its_findings_and_scores() {
         assert!(text.contains(call), "{call}:\n{text}");
     }
     // A run compared with itself has no changes.
-    let output = callqa(
-        &[
-            "diff",
-            old.to_str().unwrap(),
-            old.to_str().unwrap(),
-            "--json",
-        ],
-        &[],
-    );
-    let same: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let same = diff_json(&old, &old);
     assert_eq!(same["scores"], Value::Array(vec![]));
     assert_eq!(same["rules"], Value::Array(vec![]));
     assert_eq!(same["agents"], Value::Array(vec![]));
@@ -659,28 +651,8 @@ fn diff_after_adding_a_phrase_shows_new_findings_and_rank_moves() {
         );
         std::fs::write(pack.join(path.file_name().unwrap()), text).unwrap();
     }
-    let output = callqa(
-        &[
-            "run",
-            "--rules",
-            pack.to_str().unwrap(),
-            "--out",
-            new.to_str().unwrap(),
-            "--quiet",
-        ],
-        &fixture_inputs(),
-    );
-    assert!(output.status.success(), "{output:?}");
-    let output = callqa(
-        &[
-            "diff",
-            old.to_str().unwrap(),
-            new.to_str().unwrap(),
-            "--json",
-        ],
-        &[],
-    );
-    let d: Value = serde_json::from_slice(&output.stdout).unwrap();
+    run_pack_into(&pack, &new);
+    let d = diff_json(&old, &new);
     let rules = d["rules"].as_array().unwrap();
     assert_eq!(rules.len(), 1, "{rules:?}");
     assert_eq!(rules[0]["rule_id"], "OP-ZH-001");
