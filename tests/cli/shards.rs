@@ -108,6 +108,34 @@ fn merging_1_2_or_7_shards_gives_the_single_run_byte_for_byte() {
     }
 }
 
+/// A shard's results replay only what the engine found; a merge cannot replay reviewers'
+/// overrides, a review model or a date partition, so `--shard` refuses them before writing.
+#[test]
+fn a_shard_refuses_what_a_merge_cannot_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shard");
+    let root = dir.path().join("nightly");
+    let cases: [&[&str]; 2] = [
+        &["--overrides", "fixtures/eval_small/overrides.csv"],
+        &["--out-root", root.to_str().unwrap()],
+    ];
+    for extra in cases {
+        let mut args = vec!["run", "--rules", "rules", "--shard", "0/2", "--quiet"];
+        if extra[0] != "--out-root" {
+            args.extend(["--out", out.to_str().unwrap()]);
+        }
+        args.extend_from_slice(extra);
+        let output = callqa(&args, &fixture_inputs());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains("--shard"), "{extra:?}: {stderr}");
+        assert!(
+            !out.exists() && !root.exists(),
+            "{extra:?}: nothing is written"
+        );
+    }
+}
+
 #[test]
 fn every_call_lands_in_exactly_one_shard() {
     let dir = tempfile::tempdir().unwrap();
