@@ -441,6 +441,14 @@ mod tests {
         assert_eq!(&src[s..e], "馬上 解決");
     }
 
+    /// ASR output often writes fillers as space-separated tokens; a long run of them leaves a
+    /// long run of spaces, which must all go (each space once, not a scan back per space).
+    #[test]
+    fn a_long_run_of_spaced_fillers_is_removed() {
+        let src = format!("{}马上 解决 ok", "嗯 ".repeat(200_000));
+        assert_eq!(norm(&src), "马上解决 ok");
+    }
+
     #[test]
     fn combining_marks_fold_with_their_base() {
         // "e" + combining acute composes to "é" under NFKC.

@@ -38,6 +38,9 @@ pub struct DisfluencyOptions {
     pub join_cjk_spaces: bool,
 }
 
+/// Most passes of `Disfluency::apply` over one turn (see there).
+const MAX_PASSES: usize = 16;
+
 impl Default for DisfluencyOptions {
     fn default() -> Self {
         DisfluencyOptions {
@@ -178,8 +181,12 @@ impl Disfluency {
     }
 
     /// Deletes fillers, repeats and split spaces from `units` until none is left.
+    ///
+    /// Each pass costs O(len); a deletion can only expose a new filler one nesting level out
+    /// (就那个是说), so real speech settles in two or three passes. The cap keeps a crafted
+    /// record nested thousands deep from costing O(len²); such a turn is left partly cleaned.
     pub(super) fn apply(&self, units: &mut Vec<Unit>) {
-        loop {
+        for _ in 0..MAX_PASSES {
             let before = units.len();
             self.remove_fillers(units);
             self.remove_spaces(units);
@@ -223,17 +230,22 @@ impl Disfluency {
     /// two Chinese characters.
     fn remove_spaces(&self, units: &mut Vec<Unit>) {
         let mut keep = vec![true; units.len()];
+        // The last unit kept so far: a running value, not a scan back, so a long run of
+        // spaces costs O(len).
+        let mut prev: Option<char> = None;
         for i in 0..units.len() {
             if units[i].c != ' ' {
+                prev = Some(units[i].c);
                 continue;
             }
-            let prev = (0..i).rev().find(|&j| keep[j]).map(|j| units[j].c);
             let next = units.get(i + 1).map(|u| u.c);
             let cjk_split = self.join_cjk_spaces
                 && prev.is_some_and(is_unified_ideograph)
                 && next.is_some_and(is_unified_ideograph);
             if prev.is_none_or(|p| p == ' ') || next.is_none() || cjk_split {
                 keep[i] = false;
+            } else {
+                prev = Some(' ');
             }
         }
         retain_marked(units, &keep);
