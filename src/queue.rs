@@ -199,21 +199,26 @@ pub fn read_finding_queue(out: &Path, top: usize) -> Result<Vec<FindingQueueRow>
         let rules = batch.column::<StringArray>("rule_id")?;
         let turns = batch.column::<Int32Array>("turn_index")?;
         let messages = batch.column::<StringArray>("message")?;
-        let confidence = batch.column::<Float64Array>("confidence")?;
-        let features = batch.column::<StringArray>("confidence_features")?;
+        // Runs from before the review model have no confidence columns: rank order then.
+        let confidence = batch.optional_column::<Float64Array>("confidence")?;
+        let features = batch.optional_column::<StringArray>("confidence_features")?;
+        let overridden = batch.optional_column::<StringArray>("overridden")?;
         for i in 0..ids.len() {
-            let scored = confidence.is_valid(i);
+            // A reviewer already decided these (overturned or added): nothing left to review.
+            if overridden.as_ref().is_some_and(|o| o.is_valid(i)) {
+                continue;
+            }
+            let scored = confidence.as_ref().filter(|c| c.is_valid(i));
+            let why = match (scored, &features) {
+                (Some(_), Some(features)) => features.value(i),
+                _ => messages.value(i),
+            };
             rows.push(FindingQueueRow {
                 call_id: ids.value(i).to_string(),
                 rule_id: rules.value(i).to_string(),
                 turn_index: turns.is_valid(i).then(|| turns.value(i)),
-                confidence: scored.then(|| confidence.value(i)),
-                why: if scored {
-                    features.value(i)
-                } else {
-                    messages.value(i)
-                }
-                .to_string(),
+                confidence: scored.map(|c| c.value(i)),
+                why: why.to_string(),
                 review_rank: ranks.get(ids.value(i)).copied().unwrap_or(i64::MAX),
             });
         }

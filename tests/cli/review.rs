@@ -4,6 +4,10 @@
 use super::*;
 
 fn review_run(out: &Path, model: Option<&Path>) {
+    review_run_with(out, model, &[]);
+}
+
+fn review_run_with(out: &Path, model: Option<&Path>, extra: &[&str]) {
     let dir = root().join("fixtures/review");
     let mut args = vec![
         "run",
@@ -16,6 +20,7 @@ fn review_run(out: &Path, model: Option<&Path>) {
     if let Some(model) = model {
         args.extend(["--model", model.to_str().unwrap()]);
     }
+    args.extend_from_slice(extra);
     let output = callqa(&args, &[dir.join("calls.jsonl")]);
     assert!(
         output.status.success(),
@@ -129,6 +134,68 @@ fn run_with_a_model_adds_confidence_and_orders_the_finding_queue() {
             batch.num_rows()
         );
     }
+}
+
+fn finding_queue(out: &Path) -> Vec<(String, String)> {
+    let queue = callqa(
+        &[
+            "queue",
+            "--findings",
+            "--top",
+            "100000",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(queue.status.success(), "{queue:?}");
+    String::from_utf8_lossy(&queue.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let call = words.nth(1).unwrap().to_string();
+            (call, words.next().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// Findings a reviewer already decided (overturned by `--overrides`) leave the finding queue.
+#[test]
+fn the_finding_queue_leaves_out_what_reviewers_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    review_run(&run, None);
+    let model = dir.path().join("model.json");
+    learn(&run, &model, &["--folds", "0"]);
+    let scored = dir.path().join("scored");
+    review_run(&scored, Some(&model));
+    let before = finding_queue(&scored);
+    let (call, rule) = before[0].clone();
+    let overrides = dir.path().join("overrides.csv");
+    std::fs::write(
+        &overrides,
+        format!("call_id,rule_id,verdict,reviewer,reason\n{call},{rule},no_hit,qa-li,appeal\n"),
+    )
+    .unwrap();
+    let decided = dir.path().join("decided");
+    review_run_with(
+        &decided,
+        Some(&model),
+        &["--overrides", overrides.to_str().unwrap()],
+    );
+    let after = finding_queue(&decided);
+    let gone = before
+        .iter()
+        .filter(|f| **f == (call.clone(), rule.clone()))
+        .count();
+    assert!(gone >= 1);
+    assert_eq!(
+        after.len(),
+        before.len() - gone,
+        "only the overturned findings left"
+    );
+    assert!(!after.contains(&(call, rule)));
 }
 
 #[test]
