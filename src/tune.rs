@@ -14,11 +14,11 @@
 //! edit to the rule file. The rule's `when`
 //! is not applied here. Labels are read by [`crate::labels`]; category labels are skipped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::for_each_call;
 use crate::labels::Target;
 use crate::rules::Check;
@@ -57,13 +57,27 @@ pub struct RuleTuning {
 }
 
 /// Tunes every `similar` rule that has labels, scoring the labelled calls found in `inputs`.
-pub fn tune(engine: &Engine, labels: &Path, inputs: &[PathBuf]) -> Result<Vec<RuleTuning>> {
-    let labels = read_labels(labels)?;
+pub fn tune(engine: &Engine, labels_path: &Path, inputs: &[PathBuf]) -> Result<Vec<RuleTuning>> {
+    let labels = read_labels(labels_path)?;
     let wanted: HashMap<&str, ()> = labels.keys().map(|(c, _)| (c.as_str(), ())).collect();
+    let unknown: BTreeSet<&str> = labels
+        .keys()
+        .map(|(_, rule)| rule.as_str())
+        .filter(|id| !engine.pack().rules().iter().any(|r| r.id == *id))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::usage_message(format!(
+            "{}: labels name rules that are not in the pack: {}",
+            labels_path.display(),
+            unknown.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
     let mut scores: HashMap<(String, String), f64> = HashMap::new();
+    let mut found: BTreeSet<String> = BTreeSet::new();
     for path in inputs {
         for_each_call(path, crate::pipeline::DEFAULT_MAX_RECORD_BYTES, |call| {
             if wanted.contains_key(call.call_id.as_str()) {
+                found.insert(call.call_id.clone());
                 for (rule, score) in engine.similar_scores(&call) {
                     let id = engine.pack().rules()[rule].id.clone();
                     scores.insert((call.call_id.clone(), id), score);
@@ -71,6 +85,27 @@ pub fn tune(engine: &Engine, labels: &Path, inputs: &[PathBuf]) -> Result<Vec<Ru
             }
             Ok(true)
         })?;
+    }
+    // A labelled call missing from the inputs would count as a score of 0 and bend the curve.
+    let missing: Vec<&str> = labels
+        .keys()
+        .map(|(call, _)| call.as_str())
+        .filter(|call| !found.contains(*call))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::usage_message(format!(
+            "{}: {} labelled calls are not in the inputs (first: {}); give every input the labels cover",
+            labels_path.display(),
+            missing.len(),
+            missing
+                .iter()
+                .take(5)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
     let mut out = Vec::new();
     for rule in engine.pack().rules() {

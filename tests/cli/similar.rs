@@ -130,3 +130,39 @@ fn tune_prints_the_curve_and_a_suggested_edit_for_each_similar_rule() {
         "{text}"
     );
 }
+
+/// A labelled call missing from the inputs, or a label for a rule the pack lacks, is an error:
+/// counting the call as a score of 0 would bend the curve without a word.
+#[test]
+fn tune_refuses_labels_it_cannot_place() {
+    let dir = root().join("fixtures/kinds/similar");
+    let tmp = tempfile::tempdir().unwrap();
+    let labels = std::fs::read_to_string(dir.join("labels.csv")).unwrap();
+    let cases = [
+        (
+            format!("{labels}p-zz-99,SIM-ZH-PROMISE,,hit,qa-1,\n"),
+            "labelled calls are not in the inputs (first: p-zz-99)",
+        ),
+        (
+            format!("{labels}p-zh-01,SIM-XX-NONE,,hit,qa-1,\n"),
+            "rules that are not in the pack: SIM-XX-NONE",
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let path = tmp.path().join(format!("labels{i}.csv"));
+        std::fs::write(&path, text).unwrap();
+        let output = callqa(
+            &[
+                "tune",
+                "--labels",
+                path.to_str().unwrap(),
+                "--rules",
+                dir.to_str().unwrap(),
+            ],
+            &[dir.join("calls.jsonl")],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(want), "{stderr}");
+    }
+}
