@@ -1,7 +1,8 @@
 //! A lock file per partition, so two runs of the same date never overlap.
 //!
-//! The lock is `OUT_ROOT/.date=YYYY-MM-DD.lock`, created with `create_new` (atomic on local
-//! filesystems and NFSv3+) and holding the owner's process id and host name. It is removed when
+//! The lock is `OUT_ROOT/.date=YYYY-MM-DD.lock`, holding the owner's process id and host name,
+//! written to a file of its own and hard-linked into place (atomic on local filesystems and
+//! NFSv3+, and never seen empty). It is removed when
 //! the run ends, whatever the outcome. A lock left by a run that died (`kill -9`, a reboot) is
 //! stale: when the recorded process no longer runs on this host, the next run removes it and
 //! goes on. A lock from another host is never judged stale (its process cannot be checked from
@@ -24,12 +25,8 @@ impl Lock {
     /// Takes the lock at `path` or fails at once with [`crate::ErrorClass::Locked`].
     pub fn acquire(path: &Path, what: &str) -> Result<Lock> {
         for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(path) {
-                Ok(mut file) => {
-                    let owner = format!("{} {}\n", std::process::id(), host_name());
-                    file.write_all(owner.as_bytes())
-                        .and_then(|()| file.sync_all())
-                        .map_err(|e| Error::output(path, "write the lock", e))?;
+            match publish_owner(path) {
+                Ok(()) => {
                     return Ok(Lock {
                         path: path.to_path_buf(),
                     });
@@ -77,12 +74,32 @@ impl Drop for Lock {
     }
 }
 
+/// Creates the lock at `path` already holding `PID HOST`: the owner is written to a file of
+/// this process first and hard-linked into place (atomic, failing if the lock exists), so no
+/// other run can ever read a lock without its owner.
+fn publish_owner(path: &Path) -> std::io::Result<()> {
+    let draft = path.with_extension(format!("lock-{}", std::process::id()));
+    let written = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&draft)
+        .and_then(|mut file| {
+            file.write_all(format!("{} {}\n", std::process::id(), host_name()).as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    written
+}
+
 /// Whether the lock's owner (`PID HOST`) is a process of this host that no longer runs.
 fn is_stale(owner: &str) -> bool {
     let mut parts = owner.split_whitespace();
     let (Some(pid), host) = (parts.next(), parts.next()) else {
-        // An empty lock: its owner died between creating and writing it.
-        return true;
+        // Locks are published whole (see `publish_owner`): an unreadable or empty one is not
+        // ours to judge; treat it as held.
+        return false;
     };
     if host.is_some_and(|h| h != host_name()) || pid.parse::<u32>().is_err() {
         return false;
@@ -128,6 +145,18 @@ mod tests {
                 .starts_with(&std::process::id().to_string())
         );
         drop(lock);
+    }
+
+    #[test]
+    fn an_empty_lock_is_held_not_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        std::fs::write(&path, "").unwrap();
+        let err = Lock::acquire(&path, "day").unwrap_err();
+        assert_eq!(err.class(), crate::ErrorClass::Locked);
+        assert!(path.exists(), "the lock is left to its owner");
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no draft of the owner is left behind");
     }
 
     #[test]
