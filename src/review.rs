@@ -172,6 +172,16 @@ pub struct Model {
     pub intercept: f64,
     /// Feature name → weight, in name order.
     pub weights: BTreeMap<String, f64>,
+    /// Where the model was loaded from, for the run's manifest (not part of `model.json`).
+    #[serde(skip)]
+    pub source: Option<ModelSource>,
+}
+
+/// A model file by path and content, as a run's manifest records it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ModelSource {
+    pub path: String,
+    pub sha256: String,
 }
 
 impl Model {
@@ -196,14 +206,20 @@ impl Model {
     }
 
     pub fn load(path: &Path) -> Result<Model> {
+        use sha2::{Digest, Sha256};
         let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, "read", e))?;
-        serde_json::from_str(&text).map_err(|e| {
+        let mut model: Model = serde_json::from_str(&text).map_err(|e| {
             Error::usage_message(format!(
                 "{}:{}: not a callqa review model: {e}",
                 path.display(),
                 e.line()
             ))
-        })
+        })?;
+        model.source = Some(ModelSource {
+            path: path.display().to_string(),
+            sha256: crate::rules::hex_digest(&Sha256::digest(text.as_bytes())),
+        });
+        Ok(model)
     }
 
     /// Writes the model as JSON to `path`.
@@ -261,6 +277,7 @@ pub fn train(examples: &[(FindingFacts, bool)]) -> Result<Model> {
         trained_on: (confirmed, overturned),
         intercept: sign * fitted.intercept(),
         weights,
+        source: None,
     })
 }
 

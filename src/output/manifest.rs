@@ -92,6 +92,9 @@ pub struct Manifest {
     /// `I/N` for a shard's partial run (`run --shard`); absent for a whole run or a merge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// The review model of `run --model`, by path and SHA-256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_model: Option<crate::review::ModelSource>,
 }
 
 impl Manifest {
@@ -140,6 +143,7 @@ impl Manifest {
             },
             overrides: None,
             shard: None,
+            review_model: engine.review_model().and_then(|m| m.source.clone()),
         }
     }
 

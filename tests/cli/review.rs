@@ -127,6 +127,31 @@ fn run_with_a_model_adds_confidence_and_orders_the_finding_queue() {
         .collect();
     assert_eq!(listed.len(), 400);
     assert!(listed.windows(2).all(|w| w[0] >= w[1]), "{text}");
+    // The manifest says which model scored the run; a run without one says nothing.
+    let manifest = |dir: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+    };
+    let recorded = &manifest(&scored)["review_model"];
+    assert_eq!(recorded["path"], model.to_str().unwrap());
+    let bytes = std::fs::read(&model).unwrap();
+    let digest = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_eq!(recorded["sha256"], digest.as_str());
+    let other = dir.path().join("other-model.json");
+    std::fs::write(&other, [bytes.as_slice(), b" "].concat()).unwrap();
+    let rescored = dir.path().join("rescored");
+    review_run(&rescored, Some(&other));
+    assert_ne!(
+        manifest(&rescored)["review_model"]["sha256"],
+        recorded["sha256"],
+        "the hash follows the file's bytes"
+    );
+    assert!(manifest(&run).get("review_model").is_none());
     // Without a model the findings have no confidence.
     for batch in read_table(&run.join("findings.parquet")) {
         assert_eq!(
