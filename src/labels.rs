@@ -214,10 +214,24 @@ fn read_csv<T: DeserializeOwned>(
     columns: &[&str],
     required: &[&str],
 ) -> Result<Vec<(u64, T)>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::input(path, "open", e))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::input(path, "read", e))?;
+    // The csv crate's line numbers skip blank lines, and a record's position is where the
+    // reader started, before the blank lines it skipped: count lines from the file itself,
+    // from the record's first byte that is not a line break.
+    let newlines: Vec<u64> = (0..bytes.len() as u64)
+        .filter(|&i| bytes[i as usize] == b'\n')
+        .collect();
+    let line_at = |byte: u64| {
+        let start = bytes
+            .iter()
+            .skip(byte as usize)
+            .position(|b| !matches!(b, b'\n' | b'\r'))
+            .map_or(byte, |skipped| byte + skipped as u64);
+        newlines.partition_point(|&n| n < start) as u64 + 1
+    };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::new(file));
+        .from_reader(bytes.as_slice());
     let at =
         |line: u64, message: String| Error::usage(format!("{}:{line}: {message}", path.display()));
     let headers = reader
@@ -243,10 +257,10 @@ fn read_csv<T: DeserializeOwned>(
     let mut records = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
+            let line = e.position().map_or(0, |p| line_at(p.byte()));
             at(line, e.to_string())
         })?;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         let value: T = record
             .deserialize(Some(&headers))
             .map_err(|e| at(line, e.to_string()))?;
@@ -329,6 +343,12 @@ mod tests {
         assert!(e.contains("l.csv:1: missing column `verdict`"), "{e}");
         let e = error("l.csv", "call_id,rule_id,verdict\nc1,R1,hit\nc2,R1,maybe\n");
         assert!(e.contains("l.csv:3:") && e.contains("no_hit"), "{e}");
+        // Blank lines count: the bad record is on line 5 of the file.
+        let e = error(
+            "l.csv",
+            "call_id,rule_id,verdict\nc1,R1,hit\n\n\r\nc2,R1,maybe\n",
+        );
+        assert!(e.contains("l.csv:5:") && e.contains("no_hit"), "{e}");
         let e = error(
             "l.csv",
             "call_id,rule_id,category,verdict\nc1,R1,empathy,hit\n",

@@ -64,17 +64,16 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>> {
     let bad = |line: u64, message: String| {
         Error::usage_message(format!("{}:{line}: {message}", path.display()))
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| Error::input(path, "open", std::io::Error::other(e.to_string())))?;
-    let mut verdicts = Vec::new();
-    for row in reader.deserialize::<RawVerdict>() {
-        let raw = row.map_err(|e| {
-            let line = e.position().map_or(1, |p| p.line());
-            bad(line, format!("{e}"))
-        })?;
-        let line = verdicts.len() + 2;
+    let records: Vec<(u64, RawVerdict)> = crate::labels::read_records(
+        path,
+        &["call_id", "rule_id", "turn_index", "verdict", "reviewer"],
+        &["call_id", "rule_id", "verdict", "reviewer"],
+    )?;
+    let mut verdicts: Vec<Verdict> = Vec::new();
+    // (call, rule, turn) → index of its verdict, so a contradiction names both lines.
+    let mut seen: HashMap<(String, String, Option<i32>), usize> = HashMap::new();
+    for (line, raw) in records {
+        let line = line as usize;
         let confirmed = match raw.verdict.as_str() {
             "confirmed" => true,
             "overturned" => false,
@@ -85,6 +84,22 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>> {
                 ));
             }
         };
+        let key = (raw.call_id.clone(), raw.rule_id.clone(), raw.turn_index);
+        if let Some(&earlier) = seen.get(&key) {
+            let first = &verdicts[earlier];
+            if first.confirmed != confirmed {
+                return Err(bad(
+                    line as u64,
+                    format!(
+                        "this verdict on {} {} contradicts line {}",
+                        raw.call_id, raw.rule_id, first.line
+                    ),
+                ));
+            }
+            // The same verdict again (a second reviewer agreeing): counted once.
+            continue;
+        }
+        seen.insert(key, verdicts.len());
         verdicts.push(Verdict {
             call_id: raw.call_id,
             rule_id: raw.rule_id,

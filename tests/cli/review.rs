@@ -249,4 +249,33 @@ fn a_bad_verdict_names_its_line() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("v.csv:2: field `verdict`"), "{stderr}");
+    // Lines are the file's own, after a blank line too; a contradiction names both lines.
+    let cases = [
+        (
+            "call_id,rule_id,turn_index,verdict,reviewer\nr-000,OP-ZH-001,2,confirmed,li\n\nr-000,OP-ZH-001,3,maybe,li\n",
+            "v.csv:4: field `verdict`",
+        ),
+        (
+            "call_id,rule_id,turn_index,verdict,reviewer\nr-000,OP-ZH-001,2,confirmed,li\nr-000,OP-ZH-001,2,overturned,wang\n",
+            "v.csv:3: this verdict on r-000 OP-ZH-001 contradicts line 2",
+        ),
+    ];
+    for (text, want) in cases {
+        std::fs::write(&verdicts, text).unwrap();
+        let output = callqa(
+            &[
+                "learn",
+                "--verdicts",
+                verdicts.to_str().unwrap(),
+                "--out",
+                dir.path().join("m.json").to_str().unwrap(),
+                "--run",
+                run.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(want), "{stderr}");
+    }
 }
