@@ -88,15 +88,21 @@ fn the_model_improves_the_queue_on_held_out_folds() {
     }
 }
 
+/// A run without a model, a model learned on it, and the run scored again with the model.
+fn scored_with_a_model(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = dir.join("run");
+    review_run(&run, None);
+    let model = dir.join("model.json");
+    learn(&run, &model, &["--folds", "0"]);
+    let scored = dir.join("scored");
+    review_run(&scored, Some(&model));
+    (run, model, scored)
+}
+
 #[test]
 fn run_with_a_model_adds_confidence_and_orders_the_finding_queue() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
-    review_run(&run, None);
-    let model = dir.path().join("model.json");
-    learn(&run, &model, &["--folds", "0"]);
-    let scored = dir.path().join("scored");
-    review_run(&scored, Some(&model));
+    let (run, model, scored) = scored_with_a_model(dir.path());
     let mut confidences = Vec::new();
     for batch in read_table(&scored.join("findings.parquet")) {
         let c = column::<arrow_array::Float64Array>(&batch, "confidence");
@@ -189,12 +195,7 @@ fn finding_queue(out: &Path) -> Vec<(String, String)> {
 #[test]
 fn the_finding_queue_leaves_out_what_reviewers_decided() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
-    review_run(&run, None);
-    let model = dir.path().join("model.json");
-    learn(&run, &model, &["--folds", "0"]);
-    let scored = dir.path().join("scored");
-    review_run(&scored, Some(&model));
+    let (_, model, scored) = scored_with_a_model(dir.path());
     let before = finding_queue(&scored);
     let (call, rule) = before[0].clone();
     let overrides = dir.path().join("overrides.csv");
