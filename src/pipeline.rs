@@ -519,11 +519,8 @@ impl<'a> Fold<'a> {
                 &call.score,
                 call.findings.iter().filter(|f| f.counts()).map(|f| f.rule),
             );
-        self.ranking.add(
-            &call.row.call_id,
-            call.row.customer_id.as_deref(),
-            call.row.risk,
-        );
+        self.ranking
+            .add(call.row.customer_id.as_deref(), call.row.risk);
         let transcript = call.transcript.take();
         self.report.add(self.engine, &call, transcript);
         self.calls.push(call)

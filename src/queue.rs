@@ -14,7 +14,7 @@
 //! `review_rank` orders all calls of the run by risk (highest first, ties by `call_id`), so
 //! `review_rank = 1` is the call to open first.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::engine::{Engine, Evaluation};
@@ -68,9 +68,8 @@ pub fn base_risk(
 }
 
 /// A call's final place in the queue.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ranked {
-    pub call_id: String,
     pub risk: u32,
     /// 1 = review first.
     pub rank: u64,
@@ -78,52 +77,103 @@ pub struct Ranked {
     pub customer_calls: u32,
 }
 
-/// Collects every call's base risk; ranks them once the run is complete.
+/// A customer's calls so far, and the base risk of the first (which moves up by
+/// [`REPEAT_CONTACT`] once a second call arrives).
+#[derive(Clone, Copy)]
+struct Customer {
+    calls: u32,
+    first_base: u32,
+}
+
+/// Collects what ranking needs while the calls are scored, without keeping the calls: a count
+/// of calls per final risk, and per customer their number of calls. A call's rank is then
+/// known from its risk alone once the calls come back in `call_id` order (see [`Ranks`]), so
+/// memory grows with the customers of a night, not with its calls.
 #[derive(Default)]
 pub struct Ranking {
-    calls: Vec<(String, Option<String>, u32)>,
-    per_customer: HashMap<String, u32>,
+    per_customer: HashMap<Box<str>, Customer>,
+    /// Calls per final risk.
+    per_risk: BTreeMap<u32, u64>,
 }
 
 impl Ranking {
-    pub fn add(&mut self, call_id: &str, customer_id: Option<&str>, base: u32) {
-        if let Some(customer) = customer_id {
-            *self.per_customer.entry(customer.to_string()).or_default() += 1;
+    pub fn add(&mut self, customer_id: Option<&str>, base: u32) {
+        let Some(customer) = customer_id else {
+            self.count(base, 1);
+            return;
+        };
+        let entry = match self.per_customer.get_mut(customer) {
+            Some(entry) => entry,
+            None => self
+                .per_customer
+                .entry(customer.into())
+                .or_insert(Customer {
+                    calls: 0,
+                    first_base: base,
+                }),
+        };
+        entry.calls += 1;
+        let (calls, first_base) = (entry.calls, entry.first_base);
+        match calls {
+            1 => self.count(base, 1),
+            2 => {
+                // the first call turns out to be a repeat contact too
+                self.count(first_base, -1);
+                self.count(first_base + REPEAT_CONTACT, 1);
+                self.count(base + REPEAT_CONTACT, 1);
+            }
+            _ => self.count(base + REPEAT_CONTACT, 1),
         }
-        self.calls
-            .push((call_id.to_string(), customer_id.map(String::from), base));
     }
 
-    /// Every call with its final risk and rank, in `call_id` order.
-    pub fn finish(self) -> Vec<Ranked> {
-        let per_customer = self.per_customer;
-        let mut ranked: Vec<Ranked> = self
-            .calls
-            .into_iter()
-            .map(|(call_id, customer, base)| {
-                let customer_calls = customer
-                    .as_ref()
-                    .and_then(|c| per_customer.get(c))
-                    .copied()
-                    .unwrap_or(0);
-                let repeat = if customer_calls > 1 {
-                    REPEAT_CONTACT
-                } else {
-                    0
-                };
-                Ranked {
-                    call_id,
-                    risk: base + repeat,
-                    rank: 0,
-                    customer_calls,
-                }
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.risk.cmp(&a.risk).then_with(|| a.call_id.cmp(&b.call_id)));
-        for (i, r) in ranked.iter_mut().enumerate() {
-            r.rank = i as u64 + 1;
+    fn count(&mut self, risk: u32, delta: i64) {
+        let n = self.per_risk.entry(risk).or_default();
+        *n = n.saturating_add_signed(delta);
+    }
+
+    /// The ranks, to be asked call by call in `call_id` order.
+    pub fn finish(self) -> Ranks {
+        let mut ahead = 0;
+        let mut first_rank = BTreeMap::new();
+        for (&risk, &calls) in self.per_risk.iter().rev() {
+            first_rank.insert(risk, ahead + 1);
+            ahead += calls;
         }
-        ranked.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+        Ranks {
+            per_customer: self.per_customer,
+            first_rank,
+        }
+    }
+}
+
+/// Each call's final risk and rank: the calls are ordered by risk (highest first), ties by
+/// `call_id`, so a call's rank is the first rank of its risk plus the calls of the same risk
+/// already seen, when they are asked in `call_id` order.
+pub struct Ranks {
+    per_customer: HashMap<Box<str>, Customer>,
+    /// For each final risk, the rank of its first call in `call_id` order (then the next one).
+    first_rank: BTreeMap<u32, u64>,
+}
+
+impl Ranks {
+    /// The call's place; calls must be asked in `call_id` order, each once.
+    pub fn next(&mut self, customer_id: Option<&str>, base: u32) -> Ranked {
+        let customer_calls = customer_id
+            .and_then(|c| self.per_customer.get(c))
+            .map_or(0, |c| c.calls);
+        let risk = base
+            + if customer_calls > 1 {
+                REPEAT_CONTACT
+            } else {
+                0
+            };
+        let rank = self.first_rank.entry(risk).or_insert(1);
+        let ranked = Ranked {
+            risk,
+            rank: *rank,
+            customer_calls,
+        };
+        *rank += 1;
         ranked
     }
 }
@@ -247,23 +297,39 @@ mod tests {
 
     #[test]
     fn ranking_adds_repeat_contact_and_breaks_ties_by_id() {
+        let calls = [
+            ("c", Some("u1"), 50),
+            ("a", Some("u2"), 120),
+            ("b", Some("u1"), 20),
+            ("d", None, 120),
+            ("e", Some("u3"), 130),
+            ("f", Some("u3"), 0),
+            ("g", Some("u3"), 10),
+        ];
         let mut ranking = Ranking::default();
-        ranking.add("c", Some("u1"), 50);
-        ranking.add("a", Some("u2"), 120);
-        ranking.add("b", Some("u1"), 20);
-        ranking.add("d", None, 120);
-        let ranked = ranking.finish();
-        let summary: Vec<(&str, u32, u64, u32)> = ranked
+        for (_, customer, base) in calls {
+            ranking.add(customer, base);
+        }
+        let mut ranks = ranking.finish();
+        let mut by_id = calls.to_vec();
+        by_id.sort();
+        let summary: Vec<(&str, u32, u64, u32)> = by_id
             .iter()
-            .map(|r| (r.call_id.as_str(), r.risk, r.rank, r.customer_calls))
+            .map(|&(id, customer, base)| {
+                let r = ranks.next(customer, base);
+                (id, r.risk, r.rank, r.customer_calls)
+            })
             .collect();
         assert_eq!(
             summary,
             [
-                ("a", 120, 2, 1),
-                ("b", 120, 3, 2),
-                ("c", 150, 1, 2),
-                ("d", 120, 4, 0)
+                ("a", 120, 3, 1),
+                ("b", 120, 4, 2),
+                ("c", 150, 2, 2),
+                ("d", 120, 5, 0),
+                ("e", 230, 1, 3),
+                ("f", 100, 7, 3),
+                ("g", 110, 6, 3),
             ]
         );
     }

@@ -408,10 +408,10 @@ impl Staging {
         &self,
         engine: &Engine,
         calls: CallSorter,
-        ranked: Vec<crate::queue::Ranked>,
+        ranks: crate::queue::Ranks,
         agents: &BTreeMap<String, AgentStats>,
     ) -> Result<()> {
-        let mut tables = tables::CallTables::create(&self.dir, engine, ranked)?;
+        let mut tables = tables::CallTables::create(&self.dir, engine, ranks)?;
         calls.finish(|call| tables.push(call))?;
         tables.finish()?;
         tables::write_agents(&self.dir.join(AGENTS_FILE), engine, agents)

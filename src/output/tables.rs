@@ -328,8 +328,8 @@ pub(super) struct CallTables<'a> {
     calls: Table,
     findings: Table,
     pending: Vec<ScoredCall>,
-    /// Each call's final risk and rank, in the same `call_id` order as the calls.
-    ranked: std::vec::IntoIter<crate::queue::Ranked>,
+    /// Each call's final risk and rank, asked in `call_id` order.
+    ranks: crate::queue::Ranks,
 }
 
 /// Calls gathered before a batch is written to both tables.
@@ -339,10 +339,10 @@ impl<'a> CallTables<'a> {
     pub(super) fn create(
         dir: &Path,
         engine: &'a Engine,
-        ranked: Vec<crate::queue::Ranked>,
+        ranks: crate::queue::Ranks,
     ) -> Result<CallTables<'a>> {
         Ok(CallTables {
-            ranked: ranked.into_iter(),
+            ranks,
             engine,
             calls: Table::create(&dir.join(super::CALLS_FILE), calls_schema(engine))?,
             findings: Table::create(&dir.join(super::FINDINGS_FILE), findings_schema())?,
@@ -351,21 +351,14 @@ impl<'a> CallTables<'a> {
     }
 
     pub(super) fn push(&mut self, mut call: ScoredCall) -> Result<()> {
-        match self.ranked.next() {
-            Some(r) if r.call_id == call.row.call_id => {
-                call.row.risk = r.risk;
-                call.row.review_rank = r.rank;
-                call.row
-                    .risk_reasons
-                    .extend(crate::queue::repeat_reason(r.customer_calls));
-            }
-            _ => {
-                return Err(Error::incomplete(format!(
-                    "internal error: the review ranking lost step with the calls at `{}`; please report this",
-                    call.row.call_id
-                )));
-            }
-        }
+        let r = self
+            .ranks
+            .next(call.row.customer_id.as_deref(), call.row.risk);
+        call.row.risk = r.risk;
+        call.row.review_rank = r.rank;
+        call.row
+            .risk_reasons
+            .extend(crate::queue::repeat_reason(r.customer_calls));
         self.pending.push(call);
         if self.pending.len() == BATCH_CALLS {
             self.flush()?;
