@@ -264,3 +264,38 @@ fn a_bad_verdict_names_its_line() {
         assert!(stderr.contains(want), "{stderr}");
     }
 }
+
+/// Without `--model` the call queue (`risk`, `review_rank`, `risk_reasons`) stays exactly what
+/// it was before the model could weigh it: pinned for the fixture calls, the review calls, and
+/// the fixture calls with reviewers' overrides.
+#[test]
+fn the_call_queue_without_a_model_is_pinned() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: [(&str, Vec<PathBuf>, &[&str]); 3] = [
+        ("fixtures", fixture_inputs(), &[]),
+        (
+            "review",
+            vec![root().join("fixtures/review/calls.jsonl")],
+            &[],
+        ),
+        (
+            "overrides",
+            fixture_inputs(),
+            &["--overrides", "fixtures/eval_small/overrides.csv"],
+        ),
+    ];
+    let mut pinned = String::new();
+    for (name, inputs, extra) in runs {
+        let out = dir.path().join(name);
+        let mut args = vec!["run", "--quiet", "--rules", "rules", "--out"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let output = callqa(&args, &inputs);
+        // The fixture inputs include broken records: exit code 1 still writes the run.
+        assert!(out.join("manifest.json").exists(), "{output:?}");
+        let queue = callqa(&["queue", "--top", "100000", "--out", out.to_str().unwrap()], &[]);
+        assert!(queue.status.success(), "{queue:?}");
+        pinned += &format!("== {name}\n{}", String::from_utf8_lossy(&queue.stdout));
+    }
+    insta::assert_snapshot!("call_queue_without_a_model", pinned);
+}
