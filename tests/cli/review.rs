@@ -293,7 +293,10 @@ fn the_call_queue_without_a_model_is_pinned() {
         let output = callqa(&args, &inputs);
         // The fixture inputs include broken records: exit code 1 still writes the run.
         assert!(out.join("manifest.json").exists(), "{output:?}");
-        let queue = callqa(&["queue", "--top", "100000", "--out", out.to_str().unwrap()], &[]);
+        let queue = callqa(
+            &["queue", "--top", "100000", "--out", out.to_str().unwrap()],
+            &[],
+        );
         assert!(queue.status.success(), "{queue:?}");
         pinned += &format!("== {name}\n{}", String::from_utf8_lossy(&queue.stdout));
     }
