@@ -361,7 +361,8 @@ mod tests {
         let minor = |c| weighed(2, false, c, false);
         let major = |c| weighed(5, false, c, false);
         // (score, auto-fail, violations or None without a model) → (risk, reasons)
-        let cases: Vec<(i32, bool, Option<Vec<Weighed>>, u32, &str)> = vec![
+        type Case = (i32, bool, Option<Vec<Weighed>>, u32, &'static str);
+        let cases: Vec<Case> = vec![
             (100, false, None, 0, ""),
             (72, false, None, 84, "score 72"),
             (0, true, None, 700, "auto-fail"),
