@@ -172,11 +172,15 @@ enum Command {
         #[arg(long)]
         rules: Option<PathBuf>,
     },
-    /// Draft rules for phrases that recur in confirmed violations but no rule covers.
+    /// Draft rules for phrases that recur in confirmed violations, or in complaint calls no rule
+    /// matched, but no rule covers (give --verdicts, --complaints or both).
     Suggest {
         /// verdicts.csv: call_id,rule_id,turn_index,verdict,reviewer.
         #[arg(long)]
-        verdicts: PathBuf,
+        verdicts: Option<PathBuf>,
+        /// Calls that led to a customer complaint (.csv or .jsonl): call_id, optional note.
+        #[arg(long)]
+        complaints: Option<PathBuf>,
         /// The file to write the drafts to (suggestions.toml).
         #[arg(long)]
         out: PathBuf,
@@ -407,11 +411,19 @@ fn main() -> ExitCode {
         ),
         Command::Suggest {
             verdicts,
+            complaints,
             out,
             run,
             rules,
             min_calls,
-        } => suggest(&verdicts, &out, &run, &rules, min_calls),
+        } => suggest(
+            verdicts.as_deref(),
+            complaints.as_deref(),
+            &out,
+            &run,
+            &rules,
+            min_calls,
+        ),
         Command::Tune {
             labels,
             rules,
@@ -1193,25 +1205,67 @@ fn call_effort(efforts: &[callqa::review::FoldEffort], ks: &[usize]) -> String {
 }
 
 fn suggest(
-    verdicts: &Path,
+    verdicts: Option<&Path>,
+    complaints: Option<&Path>,
     out: &Path,
     run: &Path,
     rules: &Path,
     min_calls: usize,
 ) -> Result<u8, Error> {
-    use callqa::review;
+    use callqa::{review, suggest};
+    if verdicts.is_none() && complaints.is_none() {
+        return Err(Error::usage_message(
+            "suggest needs --verdicts (confirmed violations), --complaints (calls that led to a complaint), or both",
+        ));
+    }
     let pack = RulePack::load(rules)?;
-    let findings = review::read_run_findings(run)?;
-    let reviewed = review::join(&review::read_verdicts(verdicts)?, &findings, verdicts)?;
-    let suggestions = callqa::suggest::suggest(&reviewed, &pack, min_calls);
-    callqa::suggest::write(out, &callqa::suggest::to_toml(&suggestions, &pack))?;
+    let mut suggestions = Vec::new();
+    if let Some(verdicts) = verdicts {
+        let findings = review::read_run_findings(run)?;
+        let reviewed = review::join(&review::read_verdicts(verdicts)?, &findings, verdicts)?;
+        suggestions = suggest::suggest(&reviewed, &pack, min_calls);
+    }
+    let mut mined = None;
+    if let Some(path) = complaints {
+        let (inputs, _) = callqa::output::read::run_sources(run)?;
+        let found = suggest::from_complaints(
+            &suggest::read_complaints(path)?,
+            path,
+            &suggest::read_penalized(run)?,
+            &inputs,
+            &pack,
+            min_calls,
+        )?;
+        // A phrase both sources give is drafted once, from the confirmed violations.
+        let drafted: Vec<String> = suggestions.iter().map(|s| s.phrase.clone()).collect();
+        suggestions.extend(
+            found
+                .suggestions
+                .iter()
+                .filter(|s| !drafted.contains(&s.phrase))
+                .cloned(),
+        );
+        mined = Some(found);
+    }
+    suggest::write(out, &suggest::to_toml(&suggestions, &pack))?;
     let mut text = format!(
         "{}: {} draft rules (commented out; nothing is enabled)\n",
         out.display(),
         suggestions.len()
     );
+    if let Some(m) = &mined {
+        let _ = writeln!(
+            text,
+            "complaints: {} calls in the run, {} of them with no penalty (mined) against {} calls without a complaint",
+            m.complaint_calls, m.uncovered, m.others
+        );
+    }
     for s in &suggestions {
-        let _ = writeln!(text, "  {:?} in {} calls", s.phrase, s.calls.len());
+        let from = match s.origin {
+            suggest::Origin::Confirmed { .. } => "confirmed violations",
+            suggest::Origin::Complaints { .. } => "complaints no rule matched",
+        };
+        let _ = writeln!(text, "  {:?} in {} calls ({from})", s.phrase, s.calls.len());
     }
     print_stdout(&text);
     Ok(exit::OK)
