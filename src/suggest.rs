@@ -342,18 +342,15 @@ pub fn from_complaints(
         },
     )?;
     let others = penalized.len() - complained.len();
-    let (c_total, o_total) = (uncovered.len() as f64, others as f64);
-    let mut kept: Vec<(String, (BTreeSet<String>, Vec<String>, usize))> = seen
+    // n-gram → (complaint calls, example turns, calls without a complaint)
+    type Counted = (BTreeSet<String>, Vec<String>, usize);
+    let mut kept: Vec<(String, Counted)> = seen
         .into_iter()
         .map(|(gram, (calls, examples))| {
             let o = other.get(gram.as_str()).copied().unwrap_or(0);
             (gram, (calls, examples, o))
         })
-        .filter(|(_, (calls, _, o))| {
-            let complaint_rate = (calls.len() as f64 + 1.0) / (c_total + 2.0);
-            let other_rate = (*o as f64 + 1.0) / (o_total + 2.0);
-            complaint_rate >= MIN_LIFT * other_rate
-        })
+        .filter(|(_, (calls, _, o))| over_represented(calls.len(), uncovered.len(), *o, others))
         .collect();
     keep_longest(&mut kept, |seen| &seen.0);
     kept.sort_by(|a, b| b.1.0.len().cmp(&a.1.0.len()).then(a.0.cmp(&b.0)));
@@ -376,6 +373,15 @@ pub fn from_complaints(
         uncovered: uncovered.len(),
         others,
     })
+}
+
+/// Whether an n-gram in `c` of `c_total` uncovered complaint calls and `o` of `o_total` other
+/// calls is [`MIN_LIFT`] times as frequent in the first, each rate with add-one smoothing (so
+/// a handful of calls cannot make an infinite ratio).
+fn over_represented(c: usize, c_total: usize, o: usize, o_total: usize) -> bool {
+    let complaint_rate = (c as f64 + 1.0) / (c_total as f64 + 2.0);
+    let other_rate = (o as f64 + 1.0) / (o_total as f64 + 2.0);
+    complaint_rate >= MIN_LIFT * other_rate
 }
 
 /// Streams the run's inputs and hands the agent turns of each call `wanted` (the first record
@@ -489,4 +495,24 @@ fn quoted(items: &[String]) -> String {
         .map(|s| format!("{s:?}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_representation_is_a_smoothed_rate_ratio() {
+        // (in complaint calls, of, in other calls, of) → suggested
+        let cases = [
+            ((4, 4, 0, 12), true),     // 5/6 vs 1/14: 11.7×
+            ((4, 4, 12, 12), false),   // said everywhere
+            ((3, 10, 0, 100), true),   // 4/12 vs 1/102: 34×
+            ((3, 10, 10, 100), false), // 4/12 vs 11/102: 3.1×
+            ((3, 3, 0, 2), false),     // too few other calls to tell: 4/5 vs 1/4
+        ];
+        for ((c, ct, o, ot), want) in cases {
+            assert_eq!(over_represented(c, ct, o, ot), want, "{c}/{ct} vs {o}/{ot}");
+        }
+    }
 }
