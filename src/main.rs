@@ -164,12 +164,23 @@ enum Command {
         /// The effort figure counts overturned findings in the first K of the queue.
         #[arg(long, default_value_t = 20)]
         top_k: usize,
+        /// The call-level figure counts wasted opens in the first K calls of the call queue
+        /// (one or more K, comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "10,20")]
+        call_top_k: Vec<usize>,
+        /// The run's rule pack, for the call-level figure [default: the one its manifest names].
+        #[arg(long)]
+        rules: Option<PathBuf>,
     },
-    /// Draft rules for phrases that recur in confirmed violations but no rule covers.
+    /// Draft rules for phrases that recur in confirmed violations, or in complaint calls no rule
+    /// matched, but no rule covers (give --verdicts, --complaints or both).
     Suggest {
         /// verdicts.csv: call_id,rule_id,turn_index,verdict,reviewer.
         #[arg(long)]
-        verdicts: PathBuf,
+        verdicts: Option<PathBuf>,
+        /// Calls that led to a customer complaint (.csv or .jsonl): call_id, optional note.
+        #[arg(long)]
+        complaints: Option<PathBuf>,
         /// The file to write the drafts to (suggestions.toml).
         #[arg(long)]
         out: PathBuf,
@@ -385,14 +396,34 @@ fn main() -> ExitCode {
             run,
             folds,
             top_k,
-        } => learn(&verdicts, &out, &run, folds, top_k),
+            call_top_k,
+            rules,
+        } => learn(
+            &verdicts,
+            &out,
+            &run,
+            Effort {
+                folds,
+                k: top_k,
+                call_ks: call_top_k,
+                rules,
+            },
+        ),
         Command::Suggest {
             verdicts,
+            complaints,
             out,
             run,
             rules,
             min_calls,
-        } => suggest(&verdicts, &out, &run, &rules, min_calls),
+        } => suggest(
+            verdicts.as_deref(),
+            complaints.as_deref(),
+            &out,
+            &run,
+            &rules,
+            min_calls,
+        ),
         Command::Tune {
             labels,
             rules,
@@ -1084,7 +1115,16 @@ fn queue_findings(out: &Path, top: usize) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
-fn learn(verdicts: &Path, out: &Path, run: &Path, folds: usize, k: usize) -> Result<u8, Error> {
+/// What `learn` measures by cross-validation.
+struct Effort {
+    folds: usize,
+    k: usize,
+    call_ks: Vec<usize>,
+    /// The run's rule pack (default: from its manifest).
+    rules: Option<PathBuf>,
+}
+
+fn learn(verdicts: &Path, out: &Path, run: &Path, effort: Effort) -> Result<u8, Error> {
     use callqa::review;
     let findings = review::read_run_findings(run)?;
     let examples = review::join(&review::read_verdicts(verdicts)?, &findings, verdicts)?;
@@ -1098,52 +1138,134 @@ fn learn(verdicts: &Path, out: &Path, run: &Path, folds: usize, k: usize) -> Res
         model.trained_on.1,
         model.weights.len()
     );
-    if folds >= 2 {
-        let efforts = review::cross_validate(&examples, folds, k)?;
-        let _ = writeln!(
-            text,
-            "cross-validation, {folds} folds by call: overturned findings in the first {k} of each held-out fold's queue\n{:>4} {:>8} {:>10} {:>15} {:>12}",
-            "fold", "findings", "overturned", "without model", "with model"
-        );
-        let (mut without, mut with) = (0, 0);
-        for e in &efforts {
-            without += e.top_k_without;
-            with += e.top_k_with;
-            let _ = writeln!(
-                text,
-                "{:>4} {:>8} {:>10} {:>15} {:>12}",
-                e.fold, e.findings, e.overturned, e.top_k_without, e.top_k_with
-            );
-        }
-        let _ = writeln!(
-            text,
-            "total: {without} overturned findings reviewed in the top {k} without the model, {with} with it"
-        );
+    if effort.folds >= 2 {
+        let rules = match effort.rules {
+            Some(rules) => rules,
+            None => callqa::output::read::run_sources(run)?.1,
+        };
+        let calls = review::read_run_calls(run, &RulePack::load(&rules)?)?;
+        let efforts =
+            review::cross_validate(&examples, &calls, effort.folds, effort.k, &effort.call_ks)?;
+        text += &finding_effort(&efforts, effort.folds, effort.k);
+        text += &call_effort(&efforts, &effort.call_ks);
     }
     print_stdout(&text);
     Ok(exit::OK)
 }
 
+/// The findings-level figures of `learn`: overturned findings in the first K of the queue.
+fn finding_effort(efforts: &[callqa::review::FoldEffort], folds: usize, k: usize) -> String {
+    let mut text = format!(
+        "cross-validation, {folds} folds by call: overturned findings in the first {k} of each held-out fold's queue\n{:>4} {:>8} {:>10} {:>15} {:>12}\n",
+        "fold", "findings", "overturned", "without model", "with model"
+    );
+    let (mut without, mut with) = (0, 0);
+    for e in efforts {
+        without += e.top_k_without;
+        with += e.top_k_with;
+        let _ = writeln!(
+            text,
+            "{:>4} {:>8} {:>10} {:>15} {:>12}",
+            e.fold, e.findings, e.overturned, e.top_k_without, e.top_k_with
+        );
+    }
+    let _ = writeln!(
+        text,
+        "total: {without} overturned findings reviewed in the top {k} without the model, {with} with it"
+    );
+    text
+}
+
+/// The call-level figures of `learn`: wasted opens (reviewed calls whose every verdict was
+/// overturned) in the first K calls of each held-out fold's call queue.
+fn call_effort(efforts: &[callqa::review::FoldEffort], ks: &[usize]) -> String {
+    let mut text = String::from(
+        "call queue, same folds: wasted opens (reviewed calls whose every verdict was overturned) in the first K calls\nfold    calls   wasted",
+    );
+    for k in ks {
+        let _ = write!(text, " {:>14} {:>11}", format!("K={k} without"), "with");
+    }
+    text.push('\n');
+    let mut totals = vec![(0, 0); ks.len()];
+    for e in efforts {
+        let _ = write!(text, "{:>4} {:>8} {:>8}", e.fold, e.calls, e.wasted);
+        for (total, c) in totals.iter_mut().zip(&e.wasted_in_top) {
+            let _ = write!(text, " {:>14} {:>11}", c.without, c.with);
+            *total = (total.0 + c.without, total.1 + c.with);
+        }
+        text.push('\n');
+    }
+    for (k, (without, with)) in ks.iter().zip(totals) {
+        let _ = writeln!(
+            text,
+            "calls total: {without} wasted opens in the first {k} calls without the model, {with} with it"
+        );
+    }
+    text
+}
+
 fn suggest(
-    verdicts: &Path,
+    verdicts: Option<&Path>,
+    complaints: Option<&Path>,
     out: &Path,
     run: &Path,
     rules: &Path,
     min_calls: usize,
 ) -> Result<u8, Error> {
-    use callqa::review;
+    use callqa::{review, suggest};
+    if verdicts.is_none() && complaints.is_none() {
+        return Err(Error::usage_message(
+            "suggest needs --verdicts (confirmed violations), --complaints (calls that led to a complaint), or both",
+        ));
+    }
     let pack = RulePack::load(rules)?;
-    let findings = review::read_run_findings(run)?;
-    let reviewed = review::join(&review::read_verdicts(verdicts)?, &findings, verdicts)?;
-    let suggestions = callqa::suggest::suggest(&reviewed, &pack, min_calls);
-    callqa::suggest::write(out, &callqa::suggest::to_toml(&suggestions, &pack))?;
+    let mut suggestions = Vec::new();
+    if let Some(verdicts) = verdicts {
+        let findings = review::read_run_findings(run)?;
+        let reviewed = review::join(&review::read_verdicts(verdicts)?, &findings, verdicts)?;
+        suggestions = suggest::suggest(&reviewed, &pack, min_calls);
+    }
+    let mut mined = None;
+    if let Some(path) = complaints {
+        let (inputs, _) = callqa::output::read::run_sources(run)?;
+        let found = suggest::from_complaints(
+            &suggest::read_complaints(path)?,
+            path,
+            &suggest::read_penalized(run)?,
+            &inputs,
+            &pack,
+            min_calls,
+        )?;
+        // A phrase both sources give is drafted once, from the confirmed violations.
+        let drafted: Vec<String> = suggestions.iter().map(|s| s.phrase.clone()).collect();
+        suggestions.extend(
+            found
+                .suggestions
+                .iter()
+                .filter(|s| !drafted.contains(&s.phrase))
+                .cloned(),
+        );
+        mined = Some(found);
+    }
+    suggest::write(out, &suggest::to_toml(&suggestions, &pack))?;
     let mut text = format!(
         "{}: {} draft rules (commented out; nothing is enabled)\n",
         out.display(),
         suggestions.len()
     );
+    if let Some(m) = &mined {
+        let _ = writeln!(
+            text,
+            "complaints: {} calls in the run, {} of them with no penalty (mined) against {} calls without a complaint",
+            m.complaint_calls, m.uncovered, m.others
+        );
+    }
     for s in &suggestions {
-        let _ = writeln!(text, "  {:?} in {} calls", s.phrase, s.calls.len());
+        let from = match s.origin {
+            suggest::Origin::Confirmed { .. } => "confirmed violations",
+            suggest::Origin::Complaints { .. } => "complaints no rule matched",
+        };
+        let _ = writeln!(text, "  {:?} in {} calls ({from})", s.phrase, s.calls.len());
     }
     print_stdout(&text);
     Ok(exit::OK)

@@ -173,6 +173,14 @@ impl Overrides {
         self.by_call.get(call_id).map_or(&[], Vec::as_slice)
     }
 
+    /// Whether a reviewer said rule `rule` was broken on this call (`hit`): callqa's findings of
+    /// it are confirmed, so they count in the call's risk whatever the review model thinks.
+    pub fn confirms(&self, call_id: &str, rule: usize) -> bool {
+        self.for_call(call_id)
+            .iter()
+            .any(|o| o.rule == rule && o.verdict.is_hit())
+    }
+
     /// Applies the overrides of `call_id` to its findings: adds the reviewers' findings (kept in
     /// the engine's order) and returns one mark per finding, `None` when untouched.
     pub fn apply(&self, call_id: &str, findings: &mut Vec<Finding>) -> Vec<Option<OverrideMark>> {

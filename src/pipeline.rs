@@ -299,11 +299,18 @@ pub(crate) fn score_record(
             });
             let counted_ref = counted.as_ref().unwrap_or(&evaluation);
             let score = score::score_call(engine, &counted_ref.findings);
-            let risk = queue::base_risk(engine, &score, counted_ref);
-            let mut scored = output::scored_call(call, evaluation, score, risk);
+            let mut scored = output::scored_call(call, evaluation, score);
             for (row, mark) in scored.findings.iter_mut().zip(marks.unwrap_or_default()) {
                 row.overridden = mark;
             }
+            // The risk weighs the findings by the review model's confidence, so it comes last.
+            if let Some(model) = engine.review_model() {
+                scored.add_confidences(engine, model);
+            }
+            let call_id = &scored.row.call_id;
+            let confirmed = |rule| overrides.is_some_and(|o| o.confirms(call_id, rule));
+            let (risk, reasons) = queue::base_risk(engine, &scored, confirmed);
+            (scored.row.risk, scored.row.risk_reasons) = (risk, reasons);
             Outcome::Scored(Box::new(scored))
         }
     }

@@ -3,13 +3,22 @@
 //! Each call gets an integer `risk` from what a supervisor cares about, each part with its
 //! reason:
 //!
-//! | part | points |
-//! |---|---|
-//! | the call auto-failed (a fatal violation) | 400 |
-//! | a low score | 3 per point below 100 |
-//! | an angry customer (anger ≥ 0.5) and no empathy reward in the call | 200 |
-//! | the customer's anger itself | 100 × anger |
-//! | repeat contact: the same `customer_id` calls more than once in the run | 100 |
+//! | part | points | with a review model (`run --model`) |
+//! |---|---|---|
+//! | the call auto-failed (a fatal violation) | 400 | 400 × the highest confidence among the fatal findings |
+//! | a low score | 3 per point below 100 | 3 × Σ (points lost by a finding × its confidence) |
+//! | an angry customer (anger ≥ 0.5) and no empathy reward in the call | 200 | the same |
+//! | the customer's anger itself | 100 × anger | the same |
+//! | repeat contact: the same `customer_id` calls more than once in the run | 100 | the same |
+//!
+//! With a model, the points a call lost (100 − score) are shared among its violations in
+//! proportion to their rules' points before caps (a fatal finding counts 100: it takes the
+//! whole score), and each share is weighed by the finding's confidence — a call whose findings
+//! reviewers would likely overturn drops down the queue. Each weighed part is rounded to an
+//! integer. A reviewer's decision (`run --overrides`) beats the model: an overturned finding
+//! does not count at all (as without a model), an added or confirmed one counts with
+//! confidence 1. The reasons say it: `auto-fail (confidence 0.31)`, `score 72, expected 91
+//! after review`. Without a model every part is exactly as in the left column.
 //!
 //! `review_rank` orders all calls of the run by risk (highest first, ties by `call_id`), so
 //! `review_rank = 1` is the call to open first.
@@ -17,9 +26,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use crate::engine::{Engine, Evaluation};
+use crate::engine::Engine;
 use crate::error::Result;
-use crate::score::CallScore;
+use crate::output::ScoredCall;
 
 const AUTO_FAIL: u32 = 400;
 const PER_POINT_BELOW_100: u32 = 3;
@@ -28,35 +37,63 @@ const ANGER_SCALE: f64 = 100.0;
 const REPEAT_CONTACT: u32 = 100;
 /// Anger at which a customer counts as angry.
 pub const ANGRY: f64 = 0.5;
+/// The points a fatal finding takes from the score (all of them), for sharing the loss.
+pub const FATAL_LOST: u32 = 100;
 
-/// The part of a call's risk known when it is scored, with the reasons.
+/// A violation of a call, as the risk weighs it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Weighed {
+    /// Its rule's points before caps ([`FATAL_LOST`] for a fatal one).
+    pub lost: u32,
+    pub fatal: bool,
+    /// How likely reviewers confirm it (1 when a reviewer did).
+    pub confidence: f64,
+    /// A reviewer added or confirmed it (`--overrides`).
+    pub by_reviewer: bool,
+}
+
+/// The part of a call's risk known when it is scored, with the reasons: its counted findings
+/// (not overturned by a reviewer), weighed by their confidence when the run has a model.
+/// `confirmed(rule)` says whether a reviewer confirmed that rule on this call.
 pub fn base_risk(
     engine: &Engine,
-    score: &CallScore,
-    evaluation: &Evaluation,
+    call: &ScoredCall,
+    confirmed: impl Fn(usize) -> bool,
 ) -> (u32, Vec<String>) {
-    let mut risk = 0;
-    let mut reasons = Vec::new();
-    if score.auto_fail {
-        risk += AUTO_FAIL;
-        reasons.push("auto-fail".to_string());
-    }
-    if score.score < 100 {
-        risk += PER_POINT_BELOW_100 * (100 - score.score.max(0)) as u32;
-        if !score.auto_fail {
-            reasons.push(format!("score {}", score.score));
-        }
-    }
-    let anger = evaluation.customer_anger;
+    let rules = engine.pack().rules();
+    let counted = call.findings.iter().filter(|f| f.counts());
+    let weighed: Option<Vec<Weighed>> = engine.review_model().map(|_| {
+        counted
+            .clone()
+            .filter(|f| !rules[f.rule].is_reward())
+            .map(|f| {
+                let rule = &rules[f.rule];
+                let fatal = engine.pack().scorecard().is_fatal(rule.severity);
+                let by_reviewer = f.overridden.is_some() || confirmed(f.rule);
+                Weighed {
+                    lost: if fatal { FATAL_LOST } else { rule.points },
+                    fatal,
+                    confidence: match (&f.confidence, by_reviewer) {
+                        (Some((c, _)), false) => *c,
+                        _ => 1.0,
+                    },
+                    by_reviewer,
+                }
+            })
+            .collect()
+    });
+    let (mut risk, mut reasons) =
+        finding_risk(call.score.score, call.score.auto_fail, weighed.as_deref());
+    let anger = call.row.customer_anger;
     if anger > 0.0 {
         risk += (anger * ANGER_SCALE).round() as u32;
     }
     if anger >= ANGRY {
-        let empathy = evaluation.findings.iter().any(|f| {
-            let rule = &engine.pack().rules()[f.rule];
+        let empathy = counted.clone().any(|f| {
+            let rule = &rules[f.rule];
             rule.is_reward() && rule.category == "empathy"
         });
-        let terms = evaluation.anger_terms.join(", ");
+        let terms = call.row.anger_terms.join(", ");
         if empathy {
             reasons.push(format!("angry customer ({terms})"));
         } else {
@@ -65,6 +102,70 @@ pub fn base_risk(
         }
     }
     (risk, reasons)
+}
+
+/// The finding-driven parts of the risk (auto-fail, low score) and their reasons: in full
+/// without a model (`weighed` = `None`), else weighed by the violations' confidences.
+pub fn finding_risk(
+    score: i32,
+    auto_fail: bool,
+    weighed: Option<&[Weighed]>,
+) -> (u32, Vec<String>) {
+    let below = (100 - score.max(0)).max(0) as u32;
+    let mut reasons = Vec::new();
+    let Some(weighed) = weighed else {
+        // Integers only, as before there was a model: runs without one keep their bytes.
+        if auto_fail {
+            reasons.push("auto-fail".to_string());
+        } else if below > 0 {
+            reasons.push(format!("score {score}"));
+        }
+        return (
+            u32::from(auto_fail) * AUTO_FAIL + PER_POINT_BELOW_100 * below,
+            reasons,
+        );
+    };
+    let mut risk = 0;
+    if auto_fail {
+        let fatal = weighed
+            .iter()
+            .filter(|w| w.fatal)
+            .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+        let confidence = fatal.map_or(1.0, |w| w.confidence);
+        risk += (f64::from(AUTO_FAIL) * confidence).round() as u32;
+        reasons.push(match fatal {
+            Some(w) if w.by_reviewer => "auto-fail (confirmed by a reviewer)".to_string(),
+            _ => format!("auto-fail (confidence {confidence:.2})"),
+        });
+    }
+    if below > 0 {
+        let lost = expected_loss(below, weighed);
+        risk += (f64::from(PER_POINT_BELOW_100) * lost).round() as u32;
+        let expected = (100.0 - lost).round() as i32;
+        if auto_fail {
+            // The auto-fail reason says enough (the score is 0).
+        } else if expected == score {
+            reasons.push(format!("score {score}"));
+        } else {
+            reasons.push(format!("score {score}, expected {expected} after review"));
+        }
+    }
+    (risk, reasons)
+}
+
+/// The points below 100 a call is expected to keep losing after review: its loss shared among
+/// its violations in proportion to their points, each share times the violation's confidence.
+fn expected_loss(below: u32, weighed: &[Weighed]) -> f64 {
+    let total: f64 = weighed.iter().map(|w| f64::from(w.lost)).sum();
+    if total == 0.0 {
+        // Nothing to weigh (violations of 0 points): the loss stands.
+        return f64::from(below);
+    }
+    let confirmed: f64 = weighed
+        .iter()
+        .map(|w| f64::from(w.lost) * w.confidence)
+        .sum();
+    f64::from(below) * confirmed / total
 }
 
 /// A call's final place in the queue.
@@ -294,6 +395,84 @@ pub fn read_finding_queue(out: &Path, top: usize) -> Result<Vec<FindingQueueRow>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn weighed(lost: u32, fatal: bool, confidence: f64, by_reviewer: bool) -> Weighed {
+        Weighed {
+            lost,
+            fatal,
+            confidence,
+            by_reviewer,
+        }
+    }
+
+    #[test]
+    fn finding_risk_weighs_the_loss_by_confidence() {
+        let fatal = |c| weighed(FATAL_LOST, true, c, false);
+        let minor = |c| weighed(2, false, c, false);
+        let major = |c| weighed(5, false, c, false);
+        // (score, auto-fail, violations or None without a model) → (risk, reasons)
+        type Case = (i32, bool, Option<Vec<Weighed>>, u32, &'static str);
+        let cases: Vec<Case> = vec![
+            (100, false, None, 0, ""),
+            (72, false, None, 84, "score 72"),
+            (0, true, None, 700, "auto-fail"),
+            // Every confidence 1: the same risk as without a model.
+            (
+                93,
+                false,
+                Some(vec![major(1.0), minor(1.0)]),
+                21,
+                "score 93",
+            ),
+            (
+                0,
+                true,
+                Some(vec![fatal(1.0)]),
+                700,
+                "auto-fail (confidence 1.00)",
+            ),
+            // 7 points lost, 5 of them by a finding reviewers would overturn: 2.2 expected.
+            (
+                93,
+                false,
+                Some(vec![major(0.04), minor(1.0)]),
+                7,
+                "score 93, expected 98 after review",
+            ),
+            // Rounded once per part: 400 × 0.31 = 124, 3 × 100 × 0.31 = 93.
+            (
+                0,
+                true,
+                Some(vec![fatal(0.31)]),
+                217,
+                "auto-fail (confidence 0.31)",
+            ),
+            // The most likely fatal finding decides; a reviewer's word beats the model.
+            (
+                0,
+                true,
+                Some(vec![fatal(0.2), weighed(FATAL_LOST, true, 1.0, true)]),
+                580,
+                "auto-fail (confirmed by a reviewer)",
+            ),
+            // Violations of 0 points: nothing to share the loss among, it stands.
+            (
+                90,
+                false,
+                Some(vec![weighed(0, false, 0.1, false)]),
+                30,
+                "score 90",
+            ),
+        ];
+        for (score, auto_fail, weighed, risk, reasons) in cases {
+            let got = finding_risk(score, auto_fail, weighed.as_deref());
+            assert_eq!(
+                (got.0, got.1.join("; ").as_str()),
+                (risk, reasons),
+                "{weighed:?}"
+            );
+        }
+    }
 
     #[test]
     fn ranking_adds_repeat_contact_and_breaks_ties_by_id() {

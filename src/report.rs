@@ -220,8 +220,13 @@ fn top_rules(page: &mut String, engine: &Engine, counts: &BTreeMap<usize, u64>) 
 fn queue(page: &mut String, engine: &Engine, queue: &[QueueCall]) {
     let _ = write!(
         page,
-        "<section id=queue><h2>Review queue</h2><p class=hint>The {} calls to review first, by risk (auto-fail, low score, an angry customer left without empathy). Highlighted text is what a rule matched; personal data is masked.</p>",
-        queue.len()
+        "<section id=queue><h2>Review queue</h2><p class=hint>The {} calls to review first, by risk (auto-fail, low score, an angry customer left without empathy{}). Highlighted text is what a rule matched; personal data is masked.</p>",
+        queue.len(),
+        if engine.review_model().is_some() {
+            "; the findings weighed by how likely reviewers confirm them"
+        } else {
+            ""
+        }
     );
     for (i, q) in queue.iter().enumerate() {
         let row = &q.call.row;
@@ -247,13 +252,19 @@ fn queue(page: &mut String, engine: &Engine, queue: &[QueueCall]) {
             let place = f
                 .turn
                 .map_or("whole call".to_string(), |t| format!("turn {t}"));
+            // With a review model: how likely reviewers confirm it (what weighed the risk).
+            let confidence = f
+                .confidence
+                .as_ref()
+                .map_or(String::new(), |(c, _)| format!(", confidence {c:.2}"));
             let _ = write!(
                 page,
-                "<li class={}><b>{}</b> ({}, {}) {}{}{}</li>",
+                "<li class={}><b>{}</b> ({}, {}{}) {}{}{}</li>",
                 if rule.is_reward() { "good" } else { "bad" },
                 escape(&rule.id),
                 rule.severity.as_str(),
                 place,
+                confidence,
                 escape(&rule.message),
                 f.detail
                     .as_deref()

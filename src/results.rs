@@ -165,6 +165,8 @@ impl WireCall {
                     detail: f.detail,
                     // `run --shard` refuses `--overrides`, so a result line never carries one.
                     overridden: None,
+                    // Nor `--model`.
+                    confidence: None,
                 })
             })
             .collect::<std::result::Result<Vec<_>, String>>()?;

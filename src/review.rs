@@ -20,6 +20,12 @@
 //! The model is linfa's logistic regression (L2, `alpha` 1, L-BFGS from zero weights), which is
 //! deterministic: the same verdicts and run give the same `model.json`, byte for byte.
 //! `confidence` = P(confirmed); its reasons are the features with the largest contributions.
+//!
+//! `learn` measures reviewer effort by cross-validation, folds by call: on each held-out fold,
+//! how many overturned findings are among the first K of the findings queue, and how many
+//! "wasted opens" among the first K calls of the call queue (a reviewed call all of whose
+//! verdicts were overturned), without the model (the run's order) and with it (the risk
+//! re-weighed as `run --model` would, see `queue`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -410,14 +416,139 @@ pub struct FoldEffort {
     pub top_k_without: usize,
     /// Ordered by the model's confidence (trained on the other folds).
     pub top_k_with: usize,
+    /// Reviewed calls in the fold, and how many of them were wasted opens (every verdict on
+    /// the call overturned).
+    pub calls: usize,
+    pub wasted: usize,
+    /// For each K asked: wasted opens among the first K calls of the call queue, without the
+    /// model (the run's review rank) and with it (risk re-weighed by the fold's model).
+    pub wasted_in_top: Vec<CallEffort>,
+}
+
+/// Wasted opens among the first `k` calls of one held-out fold's call queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallEffort {
+    pub k: usize,
+    pub without: usize,
+    pub with: usize,
+}
+
+/// A call of a finished run, as its review queue ranked it, with the violations its risk
+/// weighs.
+#[derive(Clone, Debug)]
+pub struct QueuedCall {
+    pub call_id: String,
+    pub review_rank: i64,
+    pub risk: i64,
+    pub score: i32,
+    pub auto_fail: bool,
+    /// Its violations that count (not overturned by a reviewer): what the model sees, and how
+    /// the risk weighs them (`confidence` 1 until a model gives one; a reviewer's stays 1).
+    pub violations: Vec<(FindingFacts, crate::queue::Weighed)>,
+}
+
+impl QueuedCall {
+    /// Its risk with `model`'s confidences in place of the full weight of every violation:
+    /// only the finding-driven parts change (anger and repeat contact stay as they were).
+    fn risk_with(&self, model: &Model) -> i64 {
+        let weighed: Vec<crate::queue::Weighed> = self
+            .violations
+            .iter()
+            .map(|(facts, w)| crate::queue::Weighed {
+                confidence: if w.by_reviewer {
+                    1.0
+                } else {
+                    model.confidence(facts).0
+                },
+                ..*w
+            })
+            .collect();
+        let part = |w: Option<&[crate::queue::Weighed]>| {
+            i64::from(crate::queue::finding_risk(self.score, self.auto_fail, w).0)
+        };
+        self.risk - part(None) + part(Some(&weighed))
+    }
+}
+
+/// Every call of a finished run with its counted violations; `pack` (the run's rule pack) says
+/// which findings are violations, which are fatal, and their points.
+pub fn read_run_calls(out: &Path, pack: &crate::rules::RulePack) -> Result<Vec<QueuedCall>> {
+    use crate::output::read::for_each_batch;
+    use arrow_array::{Array, BooleanArray, Int32Array, Int64Array, StringArray};
+    let mut calls: Vec<QueuedCall> = Vec::new();
+    for_each_batch(&out.join(crate::output::CALLS_FILE), |b| {
+        let ids = b.column::<StringArray>("call_id")?;
+        let ranks = b.column::<Int64Array>("review_rank")?;
+        let risks = b.column::<Int32Array>("risk")?;
+        let scores = b.column::<Int32Array>("score")?;
+        let fails = b.column::<BooleanArray>("auto_fail")?;
+        for i in 0..ids.len() {
+            calls.push(QueuedCall {
+                call_id: ids.value(i).to_string(),
+                review_rank: ranks.value(i),
+                risk: i64::from(risks.value(i)),
+                score: scores.value(i),
+                auto_fail: fails.value(i),
+                violations: Vec::new(),
+            });
+        }
+        Ok(true)
+    })?;
+    // The reviewers' marks, in the same row order as `read_run_findings`.
+    let mut marks: Vec<Option<String>> = Vec::new();
+    for_each_batch(&out.join(crate::output::FINDINGS_FILE), |b| {
+        let ids = b.column::<StringArray>("call_id")?;
+        let overridden = b.optional_column::<StringArray>("overridden")?;
+        for i in 0..ids.len() {
+            let mark = overridden.as_ref().filter(|o| o.is_valid(i));
+            marks.push(mark.map(|o| o.value(i).to_string()));
+        }
+        Ok(true)
+    })?;
+    let index: HashMap<String, usize> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.call_id.clone(), i))
+        .collect();
+    for (facts, mark) in read_run_findings(out)?.into_iter().zip(marks) {
+        let rule = pack.rule(&facts.rule_id).ok_or_else(|| {
+            Error::usage_message(format!(
+                "{}: rule {} is not in the rule pack {}: give the run's pack with --rules",
+                out.display(),
+                facts.rule_id,
+                pack.dir().display()
+            ))
+        })?;
+        let Some(&call) = index.get(&facts.call_id) else {
+            continue;
+        };
+        if rule.is_reward() || mark.as_deref() == Some("overturned") {
+            continue;
+        }
+        let fatal = pack.scorecard().is_fatal(rule.severity);
+        let weighed = crate::queue::Weighed {
+            lost: if fatal {
+                crate::queue::FATAL_LOST
+            } else {
+                rule.points
+            },
+            fatal,
+            confidence: 1.0,
+            by_reviewer: mark.is_some(),
+        };
+        calls[call].violations.push((facts, weighed));
+    }
+    Ok(calls)
 }
 
 /// `folds`-fold cross-validation, folds by call (all findings of a call in one fold, chosen
 /// by a hash of its id, so the split is the same on every run).
 pub fn cross_validate(
     examples: &[(FindingFacts, bool)],
+    calls: &[QueuedCall],
     folds: usize,
     k: usize,
+    call_ks: &[usize],
 ) -> Result<Vec<FoldEffort>> {
     let fold_of = |call: &str| (fnv(call) % folds as u64) as usize;
     let mut out = Vec::new();
@@ -446,15 +577,71 @@ pub fn cross_validate(
             .iter()
             .map(|(f, c)| (f.clone(), *c, model.confidence(f).0))
             .collect();
+        let queue = held_out_calls(&test, calls, &model);
         out.push(FoldEffort {
             fold,
             findings: test.len(),
             overturned: test.iter().filter(|(_, c)| !c).count(),
             top_k_without: overturned_in_top(scored.clone(), false),
             top_k_with: overturned_in_top(scored, true),
+            calls: queue.len(),
+            wasted: queue.iter().filter(|c| c.wasted).count(),
+            wasted_in_top: call_ks
+                .iter()
+                .map(|&k| wasted_in_top(queue.clone(), k))
+                .collect(),
         });
     }
     Ok(out)
+}
+
+/// A reviewed call of a held-out fold: its place without the model, its risk with it.
+#[derive(Clone)]
+struct HeldOutCall<'a> {
+    call_id: &'a str,
+    review_rank: i64,
+    risk_with: i64,
+    /// Every verdict on it was overturned: opening it was wasted.
+    wasted: bool,
+}
+
+/// The fold's reviewed calls (those with a verdict), each with its risk under `model`.
+fn held_out_calls<'a>(
+    test: &[(FindingFacts, bool)],
+    calls: &'a [QueuedCall],
+    model: &Model,
+) -> Vec<HeldOutCall<'a>> {
+    // call → any verdict confirmed
+    let mut reviewed: HashMap<&str, bool> = HashMap::new();
+    for (facts, confirmed) in test {
+        *reviewed.entry(facts.call_id.as_str()).or_default() |= confirmed;
+    }
+    calls
+        .iter()
+        .filter_map(|c| {
+            let confirmed = reviewed.get(c.call_id.as_str())?;
+            Some(HeldOutCall {
+                call_id: &c.call_id,
+                review_rank: c.review_rank,
+                risk_with: c.risk_with(model),
+                wasted: !confirmed,
+            })
+        })
+        .collect()
+}
+
+/// Wasted opens among the first `k` calls, in the run's order and in the model's (highest
+/// risk first, ties by `call_id` as in the run).
+fn wasted_in_top(mut queue: Vec<HeldOutCall<'_>>, k: usize) -> CallEffort {
+    let wasted = |q: &[HeldOutCall<'_>]| q.iter().take(k).filter(|c| c.wasted).count();
+    queue.sort_by_key(|c| c.review_rank);
+    let without = wasted(&queue);
+    queue.sort_by(|a, b| b.risk_with.cmp(&a.risk_with).then(a.call_id.cmp(b.call_id)));
+    CallEffort {
+        k,
+        without,
+        with: wasted(&queue),
+    }
 }
 
 fn fnv(s: &str) -> u64 {

@@ -78,6 +78,8 @@ pub struct FindingRow {
     pub detail: Option<String>,
     /// A reviewer's override of this finding (`--overrides`), if any.
     pub overridden: Option<crate::overrides::OverrideMark>,
+    /// P(a reviewer confirms it) and its top features, from the run's review model (`--model`).
+    pub confidence: Option<(f64, String)>,
 }
 
 impl FindingRow {
@@ -154,6 +156,7 @@ fn finding_row(call: &Call, f: &Finding) -> FindingRow {
         context: context.map(|c| c.0),
         detail: f.detail.clone(),
         overridden: None,
+        confidence: None,
     }
 }
 
@@ -202,13 +205,9 @@ pub struct ScoredCall {
     pub transcript: Option<Vec<(Speaker, String)>>,
 }
 
-/// Turns an evaluated call into output rows (done in the worker threads).
-pub fn scored_call(
-    call: Call,
-    evaluation: Evaluation,
-    score: CallScore,
-    (risk, risk_reasons): (u32, Vec<String>),
-) -> ScoredCall {
+/// Turns an evaluated call into output rows (done in the worker threads); its risk is set
+/// afterwards ([`crate::queue::base_risk`]), once the findings' confidences are known.
+pub fn scored_call(call: Call, evaluation: Evaluation, score: CallScore) -> ScoredCall {
     let findings = evaluation
         .findings
         .iter()
@@ -235,15 +234,54 @@ pub fn scored_call(
             timed: evaluation.timed,
             customer_anger: evaluation.customer_anger,
             anger_terms: evaluation.anger_terms,
-            risk,
+            risk: 0,
             review_rank: 0,
-            risk_reasons,
+            risk_reasons: Vec::new(),
             mixed_turns: evaluation.mixed_turns,
             mixed_words: evaluation.mixed_words,
         },
         score,
         findings,
         transcript,
+    }
+}
+
+impl ScoredCall {
+    /// What the review model sees of one of this call's findings: the written (masked,
+    /// excerpted) turn text, so the confidence is the one `findings.parquet` can explain.
+    pub fn finding_facts(&self, engine: &Engine, row: &FindingRow) -> crate::review::FindingFacts {
+        let rule = &engine.pack().rules()[row.rule];
+        crate::review::FindingFacts {
+            call_id: self.row.call_id.clone(),
+            rule_id: rule.id.clone(),
+            category: rule.category.clone(),
+            speaker: row
+                .speaker
+                .map_or(rule.speaker.as_str(), |s| s.as_str())
+                .to_string(),
+            turn_index: row.turn.map(|t| t as i32),
+            turns: self.row.turns,
+            turn_text: row.turn_text.clone().unwrap_or_default(),
+            customer_anger: self.row.customer_anger,
+            // Not a feature; the rank is not known until the run is complete.
+            review_rank: 0,
+        }
+    }
+
+    /// Gives every finding its confidence from `model` (before the call's risk is computed,
+    /// which weighs the findings by it).
+    pub fn add_confidences(&mut self, engine: &Engine, model: &crate::review::Model) {
+        let scored: Vec<(f64, String)> = self
+            .findings
+            .iter()
+            .map(|row| {
+                let (confidence, features) = model.confidence(&self.finding_facts(engine, row));
+                (confidence, features.join(", "))
+            })
+            .collect();
+        for (row, confidence) in self.findings.iter_mut().zip(scored) {
+            row.confidence = Some(confidence);
+        }
     }
 }
 

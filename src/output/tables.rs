@@ -243,43 +243,23 @@ fn findings_columns(engine: &Engine, calls: &[ScoredCall]) -> Vec<ArrayRef> {
                     .and_then(|m| m.reason.as_deref())
             }),
         ];
-        columns.extend(confidence_columns(engine, chunk));
+        columns.extend(confidence_columns(chunk));
         columns
     }
 }
 
-/// `confidence` and `confidence_features` from the run's review model (null without one).
-fn confidence_columns(engine: &Engine, chunk: &[FindingRef<'_>]) -> [ArrayRef; 2] {
-    let scored: Vec<Option<(f64, String)>> = chunk
-        .iter()
-        .map(|r| {
-            let model = engine.review_model()?;
-            let rule = &engine.pack().rules()[r.finding.rule];
-            let facts = crate::review::FindingFacts {
-                call_id: r.call.row.call_id.clone(),
-                rule_id: rule.id.clone(),
-                category: rule.category.clone(),
-                speaker: r
-                    .finding
-                    .speaker
-                    .map_or(rule.speaker.as_str(), |s| s.as_str())
-                    .to_string(),
-                turn_index: r.finding.turn.map(|t| t as i32),
-                turns: r.call.row.turns,
-                turn_text: r.finding.turn_text.clone().unwrap_or_default(),
-                customer_anger: r.call.row.customer_anger,
-                review_rank: r.call.row.review_rank as i64,
-            };
-            let (confidence, features) = model.confidence(&facts);
-            Some((confidence, features.join(", ")))
-        })
-        .collect();
+/// `confidence` and `confidence_features` from the run's review model (null without one),
+/// given to each finding when its call was scored.
+fn confidence_columns(chunk: &[FindingRef<'_>]) -> [ArrayRef; 2] {
+    fn confidence<'a>(r: &FindingRef<'a>) -> Option<&'a (f64, String)> {
+        r.finding.confidence.as_ref()
+    }
     [
         Arc::new(arrow_array::Float64Array::from_iter(
-            scored.iter().map(|s| s.as_ref().map(|(c, _)| *c)),
+            chunk.iter().map(|r| confidence(r).map(|(c, _)| *c)),
         )),
         Arc::new(arrow_array::StringArray::from_iter(
-            scored.iter().map(|s| s.as_ref().map(|(_, f)| f.as_str())),
+            chunk.iter().map(|r| confidence(r).map(|(_, f)| f.as_str())),
         )),
     ]
 }

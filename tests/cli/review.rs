@@ -88,6 +88,37 @@ fn the_model_improves_the_queue_on_held_out_folds() {
     }
 }
 
+/// The same cross-validation on the call queue: among the first K reviewed calls of each
+/// held-out fold, the model leaves fewer wasted opens (calls whose every verdict was overturned).
+#[test]
+fn the_model_wastes_fewer_call_opens_on_held_out_folds() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    review_run(&run, None);
+    let stdout = learn(
+        &run,
+        &dir.path().join("m.json"),
+        &["--folds", "5", "--call-top-k", "10,20"],
+    );
+    println!("{stdout}");
+    let totals: Vec<Vec<usize>> = stdout
+        .lines()
+        .filter(|l| l.starts_with("calls total:"))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect()
+        })
+        .collect();
+    assert_eq!(totals.len(), 2, "{stdout}");
+    for numbers in totals {
+        // "calls total: W wasted opens in the first K calls without the model, M with it"
+        let (without, k, with) = (numbers[0], numbers[1], numbers[2]);
+        assert!(without > 0, "the fixture has wasted opens in the first {k}");
+        assert!(with < without, "first {k}: {without} without, {with} with");
+    }
+}
+
 /// A run without a model, a model learned on it, and the run scored again with the model.
 fn scored_with_a_model(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let run = dir.join("run");
@@ -165,6 +196,90 @@ fn run_with_a_model_adds_confidence_and_orders_the_finding_queue() {
             batch.num_rows()
         );
     }
+}
+
+/// `(call_id, risk, review_rank, risk_reasons)` of every call of a run.
+fn call_queue(out: &Path) -> BTreeMap<String, (i32, i64, String)> {
+    let mut calls = BTreeMap::new();
+    for batch in read_table(&out.join("calls.parquet")) {
+        let ids = column::<StringArray>(&batch, "call_id");
+        let risks = column::<Int32Array>(&batch, "risk");
+        let ranks = column::<arrow_array::Int64Array>(&batch, "review_rank");
+        let reasons = column::<StringArray>(&batch, "risk_reasons");
+        for i in 0..batch.num_rows() {
+            let row = (risks.value(i), ranks.value(i), reasons.value(i).to_string());
+            calls.insert(ids.value(i).to_string(), row);
+        }
+    }
+    calls
+}
+
+/// With a model the call queue weighs each call's findings by their confidence: the scam calls
+/// whose fatal finding only quotes the fraudster (reviewers overturn it) fall below the ones
+/// where the agent really asked for the code, and the reasons say why. A reviewer's override
+/// beats the model: confirmed counts in full, overturned not at all.
+#[test]
+fn the_call_queue_weighs_findings_by_the_models_confidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, model, scored) = scored_with_a_model(dir.path());
+    let (plain, weighed) = (call_queue(&run), call_queue(&scored));
+    let fatal_turn = |call: &str| -> String {
+        let line = std::fs::read_to_string(root().join("fixtures/review/calls.jsonl"))
+            .unwrap()
+            .lines()
+            .find(|l| l.contains(&format!("\"{call}\"")))
+            .unwrap()
+            .to_string();
+        let call: serde_json::Value = serde_json::from_str(&line).unwrap();
+        call["turns"][2]["text"].as_str().unwrap().to_string()
+    };
+    let scams: Vec<&String> = plain
+        .iter()
+        .filter(|(_, (_, _, reasons))| reasons.starts_with("auto-fail"))
+        .map(|(id, _)| id)
+        .collect();
+    assert!(scams.len() >= 40, "{scams:?}");
+    let (quoted, asked): (Vec<&String>, Vec<&String>) =
+        scams.iter().partition(|c| fatal_turn(c).contains("刚才说"));
+    let rank = |c: &str| weighed[c].1;
+    let lowest_asked = asked.iter().map(|c| rank(c)).max().unwrap();
+    let highest_quoted = quoted.iter().map(|c| rank(c)).min().unwrap();
+    assert!(lowest_asked < highest_quoted, "{weighed:?}");
+    for call in &scams {
+        let (risk, _, reasons) = &weighed[call.as_str()];
+        assert!(
+            reasons.starts_with("auto-fail (confidence 0."),
+            "{call}: {reasons}"
+        );
+        assert!(*risk < 700, "{call}: {risk}");
+    }
+    // Without a model every scam call is 700, ranked by id; with one, by the model.
+    assert!(scams.iter().all(|c| plain[c.as_str()].0 == 700));
+    // A reviewer confirms a quoted call's fatal finding and overturns an asked one's.
+    let (confirm, overturn) = (quoted[0], asked[0]);
+    let overrides = dir.path().join("overrides.csv");
+    std::fs::write(
+        &overrides,
+        format!(
+            "call_id,rule_id,verdict,reviewer,reason\n{confirm},CMP-ZH-008,hit,qa-li,heard it\n{overturn},CMP-ZH-008,no_hit,qa-li,a quote\n"
+        ),
+    )
+    .unwrap();
+    let decided = dir.path().join("decided");
+    review_run_with(
+        &decided,
+        Some(&model),
+        &["--overrides", overrides.to_str().unwrap()],
+    );
+    let decided = call_queue(&decided);
+    assert_eq!(
+        decided[confirm.as_str()],
+        (700, 1, "auto-fail (confirmed by a reviewer)".to_string())
+    );
+    assert!(
+        !decided[overturn.as_str()].2.contains("auto-fail"),
+        "{decided:?}"
+    );
 }
 
 fn finding_queue(out: &Path) -> Vec<(String, String)> {
@@ -263,4 +378,42 @@ fn a_bad_verdict_names_its_line() {
         assert_eq!(output.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(want), "{stderr}");
     }
+}
+
+/// Without `--model` the call queue (`risk`, `review_rank`, `risk_reasons`) stays exactly what
+/// it was before the model could weigh it: pinned for the fixture calls, the review calls, and
+/// the fixture calls with reviewers' overrides.
+#[test]
+fn the_call_queue_without_a_model_is_pinned() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: [(&str, Vec<PathBuf>, &[&str]); 3] = [
+        ("fixtures", fixture_inputs(), &[]),
+        (
+            "review",
+            vec![root().join("fixtures/review/calls.jsonl")],
+            &[],
+        ),
+        (
+            "overrides",
+            fixture_inputs(),
+            &["--overrides", "fixtures/eval_small/overrides.csv"],
+        ),
+    ];
+    let mut pinned = String::new();
+    for (name, inputs, extra) in runs {
+        let out = dir.path().join(name);
+        let mut args = vec!["run", "--quiet", "--rules", "rules", "--out"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let output = callqa(&args, &inputs);
+        // The fixture inputs include broken records: exit code 1 still writes the run.
+        assert!(out.join("manifest.json").exists(), "{output:?}");
+        let queue = callqa(
+            &["queue", "--top", "100000", "--out", out.to_str().unwrap()],
+            &[],
+        );
+        assert!(queue.status.success(), "{queue:?}");
+        pinned += &format!("== {name}\n{}", String::from_utf8_lossy(&queue.stdout));
+    }
+    insta::assert_snapshot!("call_queue_without_a_model", pinned);
 }
