@@ -64,6 +64,81 @@ pub(super) struct Matcher {
     numbers: Vec<NumberPattern>,
     /// Phrases matched by sound (`fuzzy = "pinyin"`), if any rule asks for it.
     fuzzy: Option<FuzzyMatcher>,
+    /// One pass that says which of the gated regexes (see [`RegexGate`]) match a turn at all.
+    gate: RegexGate,
+}
+
+/// Buffers of one worker's scans.
+#[derive(Default)]
+pub(super) struct MatchScratch {
+    /// A turn projected to pinyin, for fuzzy rules.
+    projected: Projected,
+    /// Which patterns of the regex gate matched the turn.
+    gated: Vec<bool>,
+}
+
+/// Most turns match none of a pack's regexes, yet each regex searched separately costs a
+/// search of its own per turn. A [`regex::RegexSet`] of them answers "which match here" in one
+/// pass, and only those are then searched for their positions. Regexes with word boundaries
+/// stay out: on non-ASCII text the set's DFA cannot decide `\b` and would fall back to a slow
+/// engine for every turn, so those are always searched on their own.
+struct RegexGate {
+    set: Option<regex::RegexSet>,
+    /// For each plain regex (`regexes[i].1[j]`, in order), its index in the set.
+    plain: Vec<Option<usize>>,
+    /// For each number pattern, its index in the set.
+    numbers: Vec<Option<usize>>,
+}
+
+impl RegexGate {
+    fn new(regexes: &[(usize, Vec<regex::Regex>)], numbers: &[NumberPattern]) -> RegexGate {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut gate = |re: &regex::Regex| {
+            let src = re.as_str();
+            (!src.contains("\\b") && !src.contains("\\B")).then(|| {
+                patterns.push(src.to_string());
+                patterns.len() - 1
+            })
+        };
+        let plain: Vec<Option<usize>> = regexes
+            .iter()
+            .flat_map(|(_, res)| res.iter())
+            .map(&mut gate)
+            .collect();
+        let numbers: Vec<Option<usize>> = numbers.iter().map(|n| gate(&n.regex)).collect();
+        // Each pattern already compiled on its own, so the set compiles too; if it ever did not
+        // (a size limit), every regex is simply searched on its own.
+        let set = regex::RegexSet::new(&patterns)
+            .ok()
+            .filter(|_| !patterns.is_empty());
+        let plain = plain
+            .into_iter()
+            .map(|i| i.filter(|_| set.is_some()))
+            .collect();
+        let numbers = numbers
+            .into_iter()
+            .map(|i| i.filter(|_| set.is_some()))
+            .collect();
+        RegexGate {
+            set,
+            plain,
+            numbers,
+        }
+    }
+
+    /// Fills `gated` with which patterns of the set match `text`.
+    fn check(&self, text: &str, gated: &mut Vec<bool>) {
+        if let Some(set) = &self.set {
+            gated.clear();
+            gated.resize(set.len(), false);
+            set.matches_read_at(gated, text, 0);
+        }
+    }
+
+    /// Whether a regex with this index in the set may match (true for one not in the set).
+    fn may_match(index: Option<usize>, gated: &[bool]) -> bool {
+        index.is_none_or(|i| gated[i])
+    }
 }
 
 impl Matcher {
@@ -144,6 +219,7 @@ impl Matcher {
         Ok(Matcher {
             automaton,
             uses,
+            gate: RegexGate::new(&regexes, &numbers),
             regexes,
             numbers,
             fuzzy: fuzzy.build().map_err(too_big)?,
@@ -158,7 +234,7 @@ impl Matcher {
         text: &str,
         applies: &dyn Fn(usize) -> bool,
         hits: &mut Vec<Hit>,
-        projected: &mut Projected,
+        scratch: &mut MatchScratch,
     ) {
         let limit = hits.len() + MAX_HITS_PER_TURN;
         for m in self.automaton.find_overlapping_iter(text) {
@@ -178,10 +254,12 @@ impl Matcher {
             }
         }
         if let Some(fuzzy) = &self.fuzzy {
-            fuzzy.scan(turn, text, applies, hits, limit, projected);
+            fuzzy.scan(turn, text, applies, hits, limit, &mut scratch.projected);
         }
-        for pattern in &self.numbers {
-            if !applies(pattern.use_.leaf as usize) {
+        self.gate.check(text, &mut scratch.gated);
+        let gated = &scratch.gated;
+        for (pattern, &index) in self.numbers.iter().zip(&self.gate.numbers) {
+            if !applies(pattern.use_.leaf as usize) || !RegexGate::may_match(index, gated) {
                 continue;
             }
             for captures in pattern.regex.captures_iter(text) {
@@ -202,11 +280,15 @@ impl Matcher {
                 }
             }
         }
+        let mut indexes = self.gate.plain.iter();
         for (leaf, regexes) in &self.regexes {
-            if !applies(*leaf) {
-                continue;
-            }
+            let applies = applies(*leaf);
             for re in regexes {
+                // one index per regex, taken whether or not the leaf applies
+                let index = indexes.next().copied().flatten();
+                if !applies || !RegexGate::may_match(index, gated) {
+                    continue;
+                }
                 for m in re.find_iter(text).filter(|m| !m.is_empty()) {
                     if hits.len() >= limit {
                         return;
@@ -299,6 +381,46 @@ mod tests {
             end,
             exclude,
         }
+    }
+
+    #[test]
+    fn the_regex_gate_passes_exactly_the_regexes_that_match() {
+        let regexes: Vec<(usize, Vec<regex::Regex>)> = [
+            (0, vec!["退款.{0,4}(失败|延迟)", r"\bsla\b"]),
+            (1, vec![r"only \d+ (left|remaining)"]),
+        ]
+        .into_iter()
+        .map(|(leaf, res)| {
+            (
+                leaf,
+                res.into_iter()
+                    .map(|r| regex::Regex::new(r).unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+        let gate = RegexGate::new(&regexes, &[]);
+        // the word-boundary regex is searched on its own, never gated
+        assert_eq!(gate.plain, [Some(0), None, Some(1)]);
+        let all: Vec<&regex::Regex> = regexes.iter().flat_map(|(_, r)| r).collect();
+        for text in [
+            "您的退款处理失败了",
+            "only 3 left",
+            "the sla is",
+            "退款成功",
+            "",
+        ] {
+            let mut gated = Vec::new();
+            gate.check(text, &mut gated);
+            for (re, index) in all.iter().zip(&gate.plain) {
+                if !RegexGate::may_match(*index, &gated) {
+                    assert!(!re.is_match(text), "{re} was gated out of {text:?}");
+                }
+            }
+        }
+        let mut gated = Vec::new();
+        gate.check("退款成功", &mut gated);
+        assert_eq!(gated, [false, false], "a turn no regex matches is gated out");
     }
 
     #[test]

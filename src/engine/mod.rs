@@ -84,8 +84,7 @@ pub struct Scratch {
     turns: Vec<NormText>,
     hits: Vec<Hit>,
     offsets: Vec<usize>,
-    /// A turn projected to pinyin, for fuzzy rules.
-    projected: fuzzy::Projected,
+    matching: matcher::MatchScratch,
     similar: similar::Scratch,
 }
 
@@ -271,7 +270,7 @@ impl Engine {
                 norm.as_str(),
                 &leaf_applies,
                 &mut scratch.hits,
-                &mut scratch.projected,
+                &mut scratch.matching,
             );
         }
         matcher::cancel_excluded(&mut scratch.hits);
