@@ -159,7 +159,7 @@ pub fn run_with_report_section(
         options.shard.is_some(),
     )?;
     std::thread::scope(|scope| -> Result<()> {
-        let (sender, receiver) = mpsc::sync_channel::<Message>(4);
+        let (sender, receiver) = mpsc::sync_channel::<Message>(2);
         scope.spawn(move || read_all(readers, sender));
         // While the pool scores batch N, one of its threads folds batch N − 1 in order.
         let mut scored: Option<(Vec<RawLine>, Vec<Outcome>)> = None;
@@ -574,7 +574,7 @@ impl<'a> Fold<'a> {
             results.finish()?;
         }
         counts.agents = agents.len() as u64;
-        staging.write_tables(engine, calls, ranking.finish(), &agents)?;
+        staging.write_tables(engine, calls, ranking.finish(), &agents, finishing.threads)?;
         report.add_section((finishing.section)(&agents));
         staging.write_report(&report.render(engine, &counts, &agents))?;
         let incomplete: Vec<String> = inputs

@@ -420,7 +420,11 @@ mod tests {
         }
         let mut gated = Vec::new();
         gate.check("退款成功", &mut gated);
-        assert_eq!(gated, [false, false], "a turn no regex matches is gated out");
+        assert_eq!(
+            gated,
+            [false, false],
+            "a turn no regex matches is gated out"
+        );
     }
 
     #[test]

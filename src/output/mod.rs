@@ -442,16 +442,65 @@ impl Staging {
     }
 
     /// Writes the three Parquet tables into the staging folder, calls in `call_id` order.
+    ///
+    /// With more than one thread, the sorted calls are merged and ranked on this thread while
+    /// another encodes and writes the previous batch: at the end of a run nothing else is left
+    /// to do, and the two halves take about as long as each other.
     pub fn write_tables(
         &self,
         engine: &Engine,
         calls: CallSorter,
-        ranks: crate::queue::Ranks,
+        mut ranks: crate::queue::Ranks,
         agents: &BTreeMap<String, AgentStats>,
+        threads: usize,
     ) -> Result<()> {
-        let mut tables = tables::CallTables::create(&self.dir, engine, ranks)?;
-        calls.finish(|call| tables.push(call))?;
-        tables.finish()?;
+        let mut tables = tables::CallTables::create(&self.dir, engine)?;
+        let mut batch = Vec::with_capacity(tables::BATCH_CALLS);
+        if threads == 1 {
+            calls.finish(|mut call| {
+                tables::rank(&mut ranks, &mut call);
+                batch.push(call);
+                if batch.len() == tables::BATCH_CALLS {
+                    tables.write(&batch)?;
+                    batch.clear();
+                }
+                Ok(())
+            })?;
+            tables.write(&batch)?;
+            tables.finish()?;
+        } else {
+            std::thread::scope(|scope| -> Result<()> {
+                let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<ScoredCall>>(1);
+                let writer = scope.spawn(move || -> Result<()> {
+                    for batch in receiver {
+                        tables.write(&batch)?;
+                    }
+                    tables.finish()
+                });
+                let merged = calls.finish(|mut call| {
+                    tables::rank(&mut ranks, &mut call);
+                    batch.push(call);
+                    if batch.len() == tables::BATCH_CALLS {
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(tables::BATCH_CALLS));
+                        // a closed channel means the writer failed: its error is returned below
+                        if sender.send(full).is_err() {
+                            return Err(Error::incomplete("the table writer stopped".to_string()));
+                        }
+                    }
+                    Ok(())
+                });
+                let last = std::mem::take(&mut batch);
+                let sent = merged.map(|()| sender.send(last).is_ok());
+                drop(sender);
+                let written = writer
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                // the writer's own error explains a merge that stopped because it had failed
+                written?;
+                sent.map(|_| ())
+            })?;
+        }
         tables::write_agents(&self.dir.join(AGENTS_FILE), engine, agents)
     }
 

@@ -302,67 +302,48 @@ impl Table {
     }
 }
 
-/// `calls.parquet` and `findings.parquet`, filled together from calls in `call_id` order.
+/// `calls.parquet` and `findings.parquet`, written together batch by batch.
 pub(super) struct CallTables<'a> {
     engine: &'a Engine,
     calls: Table,
     findings: Table,
-    pending: Vec<ScoredCall>,
-    /// Each call's final risk and rank, asked in `call_id` order.
-    ranks: crate::queue::Ranks,
 }
 
 /// Calls gathered before a batch is written to both tables.
-const BATCH_CALLS: usize = 4096;
+pub(super) const BATCH_CALLS: usize = 4096;
 
 impl<'a> CallTables<'a> {
-    pub(super) fn create(
-        dir: &Path,
-        engine: &'a Engine,
-        ranks: crate::queue::Ranks,
-    ) -> Result<CallTables<'a>> {
+    pub(super) fn create(dir: &Path, engine: &'a Engine) -> Result<CallTables<'a>> {
         Ok(CallTables {
-            ranks,
             engine,
             calls: Table::create(&dir.join(super::CALLS_FILE), calls_schema(engine))?,
             findings: Table::create(&dir.join(super::FINDINGS_FILE), findings_schema())?,
-            pending: Vec::with_capacity(BATCH_CALLS),
         })
     }
 
-    pub(super) fn push(&mut self, mut call: ScoredCall) -> Result<()> {
-        let r = self
-            .ranks
-            .next(call.row.customer_id.as_deref(), call.row.risk);
-        call.row.risk = r.risk;
-        call.row.review_rank = r.rank;
-        call.row
-            .risk_reasons
-            .extend(crate::queue::repeat_reason(r.customer_calls));
-        self.pending.push(call);
-        if self.pending.len() == BATCH_CALLS {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
+    /// Writes one batch of calls (in `call_id` order, after the previous batch).
+    pub(super) fn write(&mut self, batch: &[ScoredCall]) -> Result<()> {
+        if batch.is_empty() {
             return Ok(());
         }
-        self.calls
-            .write(calls_columns(self.engine, &self.pending))?;
-        self.findings
-            .write(findings_columns(self.engine, &self.pending))?;
-        self.pending.clear();
-        Ok(())
+        self.calls.write(calls_columns(self.engine, batch))?;
+        self.findings.write(findings_columns(self.engine, batch))
     }
 
-    pub(super) fn finish(mut self) -> Result<()> {
-        self.flush()?;
+    pub(super) fn finish(self) -> Result<()> {
         self.calls.finish()?;
         self.findings.finish()
     }
+}
+
+/// Gives each call, as the calls come in `call_id` order, its final risk and rank.
+pub(super) fn rank(ranks: &mut crate::queue::Ranks, call: &mut ScoredCall) {
+    let r = ranks.next(call.row.customer_id.as_deref(), call.row.risk);
+    call.row.risk = r.risk;
+    call.row.review_rank = r.rank;
+    call.row
+        .risk_reasons
+        .extend(crate::queue::repeat_reason(r.customer_calls));
 }
 
 /// Points of one finding before caps: negative for a violation, positive for a reward.
