@@ -359,3 +359,94 @@ fn spilling_to_disk_changes_nothing() {
         assert!(bytes == &y[name], "{name} differs when sorting on disk");
     }
 }
+
+/// A night bigger than one table batch (4,096 calls) and the sort budget: the tables are the
+/// same at 1 and 2 threads (one thread merges while another writes), and `review_rank` is the
+/// order by risk, highest first, ties by `call_id`, though ranks are handed out as the calls
+/// come back sorted by `call_id`.
+#[test]
+fn a_night_of_many_batches_is_ranked_and_written_alike_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let night = dir.path().join("night.jsonl");
+    let mut lines = String::new();
+    let calls: Vec<Value> = fixture_inputs()
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+        .filter(|v| v.get("call_id").is_some_and(Value::is_string))
+        .collect();
+    let total = 10_000;
+    for i in 0..total {
+        let mut call = calls[i % calls.len()].clone();
+        // a shuffled call_id order, and customers calling one to three times
+        call["call_id"] = Value::from(format!("n-{:05}", (i * 7_919) % total));
+        call["customer_id"] = Value::from(format!("u-{}", i % 4_000));
+        lines.push_str(&call.to_string());
+        lines.push('\n');
+    }
+    std::fs::write(&night, lines).unwrap();
+    let runs: Vec<_> = [1, 2]
+        .iter()
+        .map(|&threads| {
+            let out = dir.path().join(format!("out-{threads}"));
+            let threads = threads.to_string();
+            let output = callqa(
+                &[
+                    "run",
+                    "--quiet",
+                    "--threads",
+                    &threads,
+                    "--sort-budget",
+                    "400000",
+                ],
+                &[PathBuf::from("--out"), out.clone(), night.clone()],
+            );
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            out
+        })
+        .collect();
+    let (one, two) = (run_files(&runs[0]), run_files(&runs[1]));
+    for (name, bytes) in &one {
+        assert!(
+            bytes == &two[name],
+            "{name} differs between 1 and 2 threads"
+        );
+    }
+    let mut ranked: Vec<(i64, i32, String)> = Vec::new();
+    for batch in read_table(&runs[1].join("calls.parquet")) {
+        let ids = column::<arrow_array::StringArray>(&batch, "call_id");
+        let risks = column::<arrow_array::Int32Array>(&batch, "risk");
+        let ranks = column::<arrow_array::Int64Array>(&batch, "review_rank");
+        for i in 0..batch.num_rows() {
+            ranked.push((ranks.value(i), risks.value(i), ids.value(i).to_string()));
+        }
+    }
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(runs[1].join("manifest.json")).unwrap()).unwrap();
+    // the fixtures' deliberately broken calls are rejected, the rest are all ranked
+    assert_eq!(
+        Some(ranked.len() as u64),
+        manifest["counts"]["scored"].as_u64()
+    );
+    assert!(ranked.len() > 2 * 4_096, "more than two table batches");
+    ranked.sort();
+    for (position, pair) in ranked.windows(2).enumerate() {
+        let ((rank_a, risk_a, id_a), (rank_b, risk_b, id_b)) = (&pair[0], &pair[1]);
+        assert_eq!(*rank_a, position as i64 + 1, "ranks are 1..=N without gaps");
+        assert!(rank_b == &(rank_a + 1), "ranks are 1..=N without gaps");
+        assert!(
+            risk_a > risk_b || (risk_a == risk_b && id_a < id_b),
+            "{id_a} (risk {risk_a}) is ranked before {id_b} (risk {risk_b})"
+        );
+    }
+}
