@@ -309,8 +309,9 @@ pub(super) struct CallTables<'a> {
     findings: Table,
 }
 
-/// Calls gathered before a batch is written to both tables.
-pub(super) const BATCH_CALLS: usize = 4096;
+/// Calls gathered before a batch is written to both tables: three batches are in memory at the
+/// end of a run (being merged, waiting, being written), so a batch is kept small.
+pub(super) const BATCH_CALLS: usize = 1024;
 
 impl<'a> CallTables<'a> {
     pub(super) fn create(dir: &Path, engine: &'a Engine) -> Result<CallTables<'a>> {
