@@ -7,6 +7,24 @@ fn review_run(out: &Path, model: Option<&Path>) {
     review_run_with(out, model, &[]);
 }
 
+/// Runs the review calls with `model` and these override rows (after the header) into
+/// `dir/decided`.
+fn run_with_overrides(dir: &Path, model: &Path, rows: &str) -> PathBuf {
+    let overrides = dir.join("overrides.csv");
+    std::fs::write(
+        &overrides,
+        format!("call_id,rule_id,verdict,reviewer,reason\n{rows}"),
+    )
+    .unwrap();
+    let decided = dir.join("decided");
+    review_run_with(
+        &decided,
+        Some(model),
+        &["--overrides", overrides.to_str().unwrap()],
+    );
+    decided
+}
+
 fn review_run_with(out: &Path, model: Option<&Path>, extra: &[&str]) {
     let dir = root().join("fixtures/review");
     let mut args = vec![
@@ -257,19 +275,12 @@ fn the_call_queue_weighs_findings_by_the_models_confidence() {
     assert!(scams.iter().all(|c| plain[c.as_str()].0 == 700));
     // A reviewer confirms a quoted call's fatal finding and overturns an asked one's.
     let (confirm, overturn) = (quoted[0], asked[0]);
-    let overrides = dir.path().join("overrides.csv");
-    std::fs::write(
-        &overrides,
-        format!(
-            "call_id,rule_id,verdict,reviewer,reason\n{confirm},CMP-ZH-008,hit,qa-li,heard it\n{overturn},CMP-ZH-008,no_hit,qa-li,a quote\n"
+    let decided = run_with_overrides(
+        dir.path(),
+        &model,
+        &format!(
+            "{confirm},CMP-ZH-008,hit,qa-li,heard it\n{overturn},CMP-ZH-008,no_hit,qa-li,a quote\n"
         ),
-    )
-    .unwrap();
-    let decided = dir.path().join("decided");
-    review_run_with(
-        &decided,
-        Some(&model),
-        &["--overrides", overrides.to_str().unwrap()],
     );
     let decided = call_queue(&decided);
     assert_eq!(
@@ -313,17 +324,10 @@ fn the_finding_queue_leaves_out_what_reviewers_decided() {
     let (_, model, scored) = scored_with_a_model(dir.path());
     let before = finding_queue(&scored);
     let (call, rule) = before[0].clone();
-    let overrides = dir.path().join("overrides.csv");
-    std::fs::write(
-        &overrides,
-        format!("call_id,rule_id,verdict,reviewer,reason\n{call},{rule},no_hit,qa-li,appeal\n"),
-    )
-    .unwrap();
-    let decided = dir.path().join("decided");
-    review_run_with(
-        &decided,
-        Some(&model),
-        &["--overrides", overrides.to_str().unwrap()],
+    let decided = run_with_overrides(
+        dir.path(),
+        &model,
+        &format!("{call},{rule},no_hit,qa-li,appeal\n"),
     );
     let after = finding_queue(&decided);
     let gone = before

@@ -38,22 +38,7 @@ fn suggest_finds_a_planted_uncovered_phrase() {
     std::fs::write(&input, calls).unwrap();
     std::fs::write(dir.path().join("verdicts.csv"), verdicts).unwrap();
     let run = dir.path().join("run");
-    let output = callqa(
-        &[
-            "run",
-            "--quiet",
-            "--rules",
-            "rules",
-            "--out",
-            run.to_str().unwrap(),
-        ],
-        &[input],
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_into(&run, &[input], 2);
     let drafts = dir.path().join("suggestions.toml");
     let output = callqa(
         &[
@@ -137,18 +122,7 @@ fn complaint_fixture(dir: &Path) -> (PathBuf, PathBuf) {
     let input = dir.join("calls.jsonl");
     std::fs::write(&input, calls).unwrap();
     let run = dir.join("run");
-    let output = callqa(
-        &[
-            "run",
-            "--quiet",
-            "--rules",
-            "rules",
-            "--out",
-            run.to_str().unwrap(),
-        ],
-        &[input],
-    );
-    assert!(output.status.success(), "{output:?}");
+    run_into(&run, &[input], 2);
     let complaints = dir.join("complaints.csv");
     std::fs::write(
         &complaints,
