@@ -126,7 +126,40 @@ fn excerpt_with_span(text: &str, span: Option<(usize, usize)>) -> (String, Optio
     (out, span.map(|(s, e)| (s - from + shift, e - from + shift)))
 }
 
-fn finding_row(call: &Call, f: &Finding) -> FindingRow {
+/// A call's turns masked (each as an excerpt without a span), each made once however many
+/// findings show it: masking runs three regexes, and a call's findings share their turns.
+struct MaskedTurns<'a> {
+    call: &'a Call,
+    masked: Vec<Option<String>>,
+}
+
+impl<'a> MaskedTurns<'a> {
+    fn new(call: &'a Call) -> MaskedTurns<'a> {
+        MaskedTurns {
+            call,
+            masked: vec![None; call.turns.len()],
+        }
+    }
+
+    fn get(&mut self, turn: usize) -> &str {
+        let text = &self.call.turns[turn].text;
+        self.masked[turn].get_or_insert_with(|| mask::mask(&excerpt(text, None)))
+    }
+
+    /// The masked excerpt of `turn` around `span`.
+    fn around(&mut self, turn: usize, span: Option<(usize, usize)>) -> String {
+        let text = &self.call.turns[turn].text;
+        if text.len() <= MAX_TURN_TEXT_BYTES {
+            // a short turn is its own excerpt, wherever the span is
+            self.get(turn).to_string()
+        } else {
+            mask::mask(&excerpt(text, span))
+        }
+    }
+}
+
+fn finding_row(masked: &mut MaskedTurns<'_>, f: &Finding) -> FindingRow {
+    let call = masked.call;
     let turn = f.turn.map(|t| (t, &call.turns[t]));
     let span = match (turn, f.span) {
         (Some((_, turn)), Some((start, end))) => {
@@ -140,7 +173,7 @@ fn finding_row(call: &Call, f: &Finding) -> FindingRow {
         }
         _ => None,
     };
-    let context = f.turn.map(|t| context(call, t, f.span));
+    let context = f.turn.map(|t| context_of(masked, t, f.span));
     FindingRow {
         rule: f.rule,
         turn: turn.map(|(t, _)| t as u32),
@@ -150,7 +183,7 @@ fn finding_row(call: &Call, f: &Finding) -> FindingRow {
         char_start: span.map(|s| s.0),
         char_end: span.map(|s| s.1),
         matched: span.map(|s| mask::mask(s.2)),
-        turn_text: turn.map(|(_, t)| mask::mask(&excerpt(&t.text, f.span))),
+        turn_text: f.turn.map(|t| masked.around(t, f.span)),
         context_start: context.as_ref().and_then(|c| c.1).map(|s| s.0),
         context_end: context.as_ref().and_then(|c| c.1).map(|s| s.1),
         context: context.map(|c| c.0),
@@ -167,6 +200,15 @@ pub fn context(
     t: usize,
     span: Option<(usize, usize)>,
 ) -> (String, Option<(u32, u32)>) {
+    context_of(&mut MaskedTurns::new(call), t, span)
+}
+
+fn context_of(
+    masked_turns: &mut MaskedTurns<'_>,
+    t: usize,
+    span: Option<(usize, usize)>,
+) -> (String, Option<(u32, u32)>) {
+    let call = masked_turns.call;
     let mut out = String::new();
     let mut found = None;
     let from = t.saturating_sub(1);
@@ -189,7 +231,7 @@ pub fn context(
             }
             out.push_str(&masked);
         } else {
-            out.push_str(&mask::mask(&excerpt(&turn.text, None)));
+            out.push_str(masked_turns.get(i));
         }
     }
     (out, found)
@@ -208,10 +250,11 @@ pub struct ScoredCall {
 /// Turns an evaluated call into output rows (done in the worker threads); its risk is set
 /// afterwards ([`crate::queue::base_risk`]), once the findings' confidences are known.
 pub fn scored_call(call: Call, evaluation: Evaluation, score: CallScore) -> ScoredCall {
+    let mut masked = MaskedTurns::new(&call);
     let findings = evaluation
         .findings
         .iter()
-        .map(|f| finding_row(&call, f))
+        .map(|f| finding_row(&mut masked, f))
         .collect();
     let transcript = (score.auto_fail
         || score.score <= crate::report::QUEUE_SCORE
