@@ -178,28 +178,40 @@ impl Normalizer {
                 end = next_start + next.len_utf8();
                 chars.next();
             }
-            // ASCII and CJK ideographs are their own NFKC form: skip the decomposition.
-            if end == start + c.len_utf8() && (c.is_ascii() || is_unified_ideograph(c)) {
-                self.push_folded(out, c, start, end);
+            let single = end == start + c.len_utf8();
+            // ASCII, CJK ideographs and Chinese punctuation have known NFKC forms: skip the
+            // decomposition (`fast_nfkc_agrees_with_the_decomposition` checks every one).
+            if single && let Some(folded) = fast_nfkc(c) {
+                self.push_folded(out, folded, start, end);
                 continue;
             }
-            let cluster = &src[start..end];
-            let single = end == start + c.len_utf8();
-            if single
-                && cluster
-                    .nfkc()
-                    .all(|f| f.to_lowercase().eq(std::iter::once(f)))
-            {
-                for folded in cluster.nfkc() {
-                    self.push_folded(out, folded, start, end);
-                }
-            } else {
-                for folded in fold_case_to_fixpoint(cluster).chars() {
-                    self.push_folded(out, folded, start, end);
-                }
-            }
+            self.fold_cluster(out, &src[start..end], single, start, end);
         }
         out.trim_end();
+    }
+
+    /// The general case of step 1–5 for one cluster: NFKC, then case folding.
+    fn fold_cluster(
+        &self,
+        out: &mut NormText,
+        cluster: &str,
+        single: bool,
+        start: usize,
+        end: usize,
+    ) {
+        if single
+            && cluster
+                .nfkc()
+                .all(|f| f.to_lowercase().eq(std::iter::once(f)))
+        {
+            for folded in cluster.nfkc() {
+                self.push_folded(out, folded, start, end);
+            }
+        } else {
+            for folded in fold_case_to_fixpoint(cluster).chars() {
+                self.push_folded(out, folded, start, end);
+            }
+        }
     }
 
     /// Normalizes a whole string (for rule phrases and examples).
@@ -270,9 +282,20 @@ fn fold_case_to_fixpoint(cluster: &str) -> String {
 
 /// Whether `c` begins a new cluster: it is a starter and so is the start of its decomposition
 /// (U+0F81 has combining class 0 but decomposes to two combining marks).
+/// The NFKC form of a character that is common in transcripts and whose form is known
+/// without a table lookup: ASCII, CJK ideographs, CJK punctuation (、。《》「」【】…) and the
+/// fullwidth forms of ASCII (，！？：（）, which NFKC maps to ASCII).
+fn fast_nfkc(c: char) -> Option<char> {
+    match c {
+        _ if c.is_ascii() || is_unified_ideograph(c) => Some(c),
+        '\u{3001}'..='\u{3002}' | '\u{3008}'..='\u{3011}' | '\u{3014}'..='\u{301B}' => Some(c),
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
+        _ => None,
+    }
+}
+
 fn starts_cluster(c: char) -> bool {
-    c.is_ascii()
-        || is_unified_ideograph(c)
+    fast_nfkc(c).is_some()
         || (canonical_combining_class(c) == 0
             && std::iter::once(c)
                 .nfkd()
@@ -329,6 +352,37 @@ mod tests {
 
     fn norm(s: &str) -> String {
         Normalizer::new().normalize(s)
+    }
+
+    #[test]
+    fn fast_nfkc_agrees_with_the_decomposition() {
+        let n = Normalizer::new();
+        let fast_ranges = [
+            '\u{3001}'..='\u{3002}',
+            '\u{3008}'..='\u{3011}',
+            '\u{3014}'..='\u{301B}',
+            '\u{FF01}'..='\u{FF5E}',
+            '一'..='鿿',
+            '\0'..='\u{7F}',
+        ];
+        let mut checked = 0;
+        for c in fast_ranges.into_iter().flatten() {
+            let Some(folded) = fast_nfkc(c) else {
+                continue;
+            };
+            let (mut fast, mut slow) = (NormText::default(), NormText::default());
+            n.push_folded(&mut fast, folded, 0, c.len_utf8());
+            n.fold_cluster(&mut slow, &c.to_string(), true, 0, c.len_utf8());
+            assert_eq!(fast.text, slow.text, "{c:?} (U+{:04X})", c as u32);
+            let starter = canonical_combining_class(c) == 0
+                && std::iter::once(c)
+                    .nfkd()
+                    .next()
+                    .is_none_or(|d| canonical_combining_class(d) == 0);
+            assert!(starter, "{c:?} starts a cluster");
+            checked += 1;
+        }
+        assert!(checked > 20_000, "{checked}");
     }
 
     #[test]
