@@ -498,18 +498,8 @@ impl Staging {
         threads: usize,
     ) -> Result<()> {
         let mut tables = tables::CallTables::create(&self.dir, engine)?;
-        let mut batch = Vec::with_capacity(tables::BATCH_CALLS);
         if threads == 1 {
-            calls.finish(|mut call| {
-                tables::rank(&mut ranks, &mut call);
-                batch.push(call);
-                if batch.len() == tables::BATCH_CALLS {
-                    tables.write(&batch)?;
-                    batch.clear();
-                }
-                Ok(())
-            })?;
-            tables.write(&batch)?;
+            ranked_batches(calls, &mut ranks, |batch| tables.write(&batch))?;
             tables.finish()?;
         } else {
             std::thread::scope(|scope| -> Result<()> {
@@ -520,28 +510,19 @@ impl Staging {
                     }
                     tables.finish()
                 });
-                let merged = calls.finish(|mut call| {
-                    tables::rank(&mut ranks, &mut call);
-                    batch.push(call);
-                    if batch.len() == tables::BATCH_CALLS {
-                        let full =
-                            std::mem::replace(&mut batch, Vec::with_capacity(tables::BATCH_CALLS));
-                        // a closed channel means the writer failed: its error is returned below
-                        if sender.send(full).is_err() {
-                            return Err(Error::incomplete("the table writer stopped".to_string()));
-                        }
-                    }
-                    Ok(())
+                let merged = ranked_batches(calls, &mut ranks, |batch| {
+                    // a closed channel means the writer failed: its error is returned below
+                    sender
+                        .send(batch)
+                        .map_err(|_| Error::incomplete("the table writer stopped".to_string()))
                 });
-                let last = std::mem::take(&mut batch);
-                let sent = merged.map(|()| sender.send(last).is_ok());
                 drop(sender);
                 let written = writer
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 // the writer's own error explains a merge that stopped because it had failed
                 written?;
-                sent.map(|_| ())
+                merged
             })?;
         }
         tables::write_agents(&self.dir.join(AGENTS_FILE), engine, agents)
@@ -574,6 +555,28 @@ impl Staging {
         }
         Ok(self.out.clone())
     }
+}
+
+/// Merges the sorted calls, gives each its rank, and hands them to `sink` in batches of
+/// [`tables::BATCH_CALLS`] (the last one possibly shorter or empty).
+fn ranked_batches(
+    calls: CallSorter,
+    ranks: &mut crate::queue::Ranks,
+    mut sink: impl FnMut(Vec<ScoredCall>) -> Result<()>,
+) -> Result<()> {
+    let mut batch = Vec::with_capacity(tables::BATCH_CALLS);
+    calls.finish(|mut call| {
+        tables::rank(ranks, &mut call);
+        batch.push(call);
+        if batch.len() == tables::BATCH_CALLS {
+            sink(std::mem::replace(
+                &mut batch,
+                Vec::with_capacity(tables::BATCH_CALLS),
+            ))?;
+        }
+        Ok(())
+    })?;
+    sink(batch)
 }
 
 impl Drop for Staging {
