@@ -9,6 +9,7 @@ pub mod engine;
 pub mod eval;
 pub mod init;
 pub mod input;
+pub mod keyed;
 pub mod labels;
 pub mod lang;
 pub mod mask;

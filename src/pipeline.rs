@@ -5,7 +5,7 @@
 //! meanwhile one pool thread folds the previous batch in input order (rejects, duplicate check,
 //! aggregates, the bounded-memory sort), so the result does not depend on the number of threads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Instant;
@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use crate::engine::{Engine, Scratch};
 use crate::error::{Error, Result};
 use crate::input::{self, Line, LineReader};
+use crate::keyed::{InsertError, KeyedMap, too_many_calls};
 use crate::output::{self, KeptRaw, Manifest, RejectRow, ScoredCall};
 use crate::queue::{self, Ranking};
 use crate::report::ReportBuilder;
@@ -340,7 +341,8 @@ pub(crate) struct Fold<'a> {
     paths: &'a [PathBuf],
     rejects: output::RejectsWriter,
     calls: output::CallSorter,
-    seen: HashMap<String, (usize, u64)>,
+    /// Each scored `call_id` and where it was first seen (input, line).
+    seen: KeyedMap<(usize, u64)>,
     agents: BTreeMap<String, AgentStats>,
     report: ReportBuilder,
     ranking: Ranking,
@@ -366,7 +368,7 @@ impl<'a> Fold<'a> {
             paths,
             rejects: staging.rejects_writer()?,
             calls: staging.sorter(sort_budget),
-            seen: HashMap::new(),
+            seen: KeyedMap::default(),
             agents: BTreeMap::new(),
             report: ReportBuilder::default(),
             ranking: Ranking::default(),
@@ -402,20 +404,21 @@ impl<'a> Fold<'a> {
                 self.counts.duplicates += 1;
                 self.reject(file, line_no, reason, Some(call_id), raw())?;
             }
-            Outcome::Scored(call) => {
-                let key = call.row.call_id.clone();
-                if let Some(&(first_file, first_line)) = self.seen.get(&key) {
+            Outcome::Scored(call) => match self.seen.insert(&call.row.call_id, (file, line_no)) {
+                Ok(_) => self.score(file, line_no, *call)?,
+                Err(InsertError::Present) => {
+                    let key = call.row.call_id;
+                    let (first_file, first_line) =
+                        self.seen.get(&key).copied().unwrap_or((file, line_no));
                     let reason = format!(
                         "duplicate call_id `{key}` (first seen at {}:{first_line}); this record was not scored",
                         self.paths[first_file].display()
                     );
                     self.counts.duplicates += 1;
                     self.reject(file, line_no, reason, Some(key), raw())?;
-                } else {
-                    self.seen.insert(key, (file, line_no));
-                    self.score(file, line_no, *call)?;
                 }
-            }
+                Err(InsertError::Full) => return Err(too_many_calls()),
+            },
         }
         Ok(())
     }
@@ -527,7 +530,7 @@ impl<'a> Fold<'a> {
                 call.findings.iter().filter(|f| f.counts()).map(|f| f.rule),
             );
         self.ranking
-            .add(call.row.customer_id.as_deref(), call.row.risk);
+            .add(call.row.customer_id.as_deref(), call.row.risk)?;
         let transcript = call.transcript.take();
         self.report.add(self.engine, &call, transcript);
         self.calls.push(call)

@@ -28,6 +28,7 @@ use std::path::Path;
 
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::keyed::KeyedMap;
 use crate::output::ScoredCall;
 
 const AUTO_FAIL: u32 = 400;
@@ -192,26 +193,27 @@ struct Customer {
 /// memory grows with the customers of a night, not with its calls.
 #[derive(Default)]
 pub struct Ranking {
-    per_customer: HashMap<Box<str>, Customer>,
+    per_customer: KeyedMap<Customer>,
     /// Calls per final risk.
     per_risk: BTreeMap<u32, u64>,
 }
 
 impl Ranking {
-    pub fn add(&mut self, customer_id: Option<&str>, base: u32) {
+    pub fn add(&mut self, customer_id: Option<&str>, base: u32) -> Result<()> {
         let Some(customer) = customer_id else {
             self.count(base, 1);
-            return;
+            return Ok(());
+        };
+        let first = Customer {
+            calls: 0,
+            first_base: base,
         };
         let entry = match self.per_customer.get_mut(customer) {
             Some(entry) => entry,
             None => self
                 .per_customer
-                .entry(customer.into())
-                .or_insert(Customer {
-                    calls: 0,
-                    first_base: base,
-                }),
+                .insert(customer, first)
+                .map_err(|_| crate::keyed::too_many_calls())?,
         };
         entry.calls += 1;
         let (calls, first_base) = (entry.calls, entry.first_base);
@@ -225,6 +227,7 @@ impl Ranking {
             }
             _ => self.count(base + REPEAT_CONTACT, 1),
         }
+        Ok(())
     }
 
     fn count(&mut self, risk: u32, delta: i64) {
@@ -251,7 +254,7 @@ impl Ranking {
 /// `call_id`, so a call's rank is the first rank of its risk plus the calls of the same risk
 /// already seen, when they are asked in `call_id` order.
 pub struct Ranks {
-    per_customer: HashMap<Box<str>, Customer>,
+    per_customer: KeyedMap<Customer>,
     /// For each final risk, the rank of its first call in `call_id` order (then the next one).
     first_rank: BTreeMap<u32, u64>,
 }
