@@ -490,7 +490,7 @@ mod tests {
         ];
         let mut ranking = Ranking::default();
         for (_, customer, base) in calls {
-            ranking.add(customer, base);
+            ranking.add(customer, base).expect("seven customers fit");
         }
         let mut ranks = ranking.finish();
         let mut by_id = calls.to_vec();
