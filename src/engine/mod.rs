@@ -238,6 +238,19 @@ impl Engine {
         self.evaluate_rules(call, scratch, None).0
     }
 
+    /// Normalizes the call's turns into `buffers`, which only grow: a turn's buffers keep their
+    /// capacity for the next call, so the hot loop stops allocating once calls repeat in length.
+    fn normalize_turns<'s>(&self, call: &Call, buffers: &'s mut Vec<NormText>) -> &'s [NormText] {
+        if buffers.len() < call.turns.len() {
+            buffers.resize_with(call.turns.len(), NormText::default);
+        }
+        let buffers = &mut buffers[..call.turns.len()];
+        for (turn, norm) in call.turns.iter().zip(buffers.iter_mut()) {
+            self.normalizer.normalize_into(&turn.text, norm);
+        }
+        buffers
+    }
+
     /// Evaluates all rules, or only `only`; also says whether `only` detected its pattern.
     fn evaluate_rules(
         &self,
@@ -245,13 +258,7 @@ impl Engine {
         scratch: &mut Scratch,
         only: Option<usize>,
     ) -> (Evaluation, bool, Vec<Place>) {
-        scratch
-            .turns
-            .resize_with(call.turns.len(), NormText::default);
-        for (turn, norm) in call.turns.iter().zip(scratch.turns.iter_mut()) {
-            self.normalizer.normalize_into(&turn.text, norm);
-        }
-        let turns = &scratch.turns[..call.turns.len()];
+        let turns = self.normalize_turns(call, &mut scratch.turns);
         let language = lang::call_language(call, turns);
         let timed = is_timed(&call.turns);
         let rule_applies = |rule: usize| {
@@ -434,18 +441,13 @@ impl Engine {
     /// call whatever its threshold (0 when nothing compares): what `callqa tune` sweeps.
     pub fn similar_scores(&self, call: &Call) -> Vec<(usize, f64)> {
         let mut scratch = Scratch::default();
-        scratch
-            .turns
-            .resize_with(call.turns.len(), NormText::default);
-        for (turn, norm) in call.turns.iter().zip(scratch.turns.iter_mut()) {
-            self.normalizer.normalize_into(&turn.text, norm);
-        }
-        let language = lang::call_language(call, &scratch.turns);
+        let turns = self.normalize_turns(call, &mut scratch.turns);
+        let language = lang::call_language(call, turns);
         let applies = |rule: usize| self.applies[language.index()][rule];
         // Any positive similarity counts: the sweep sets the threshold.
         let matches = self.similar.scan(
             call,
-            &scratch.turns,
+            turns,
             &applies,
             Some(f32::EPSILON),
             &mut scratch.similar,

@@ -90,8 +90,11 @@ impl CallSorter {
         let path = self.dir.join(format!(".sort-run-{:05}", self.runs.len()));
         let file = File::create(&path).map_err(|e| Error::output(&path, "create sort run", e))?;
         let mut writer = BufWriter::new(file);
+        // One buffer for every call's bytes: a fresh Vec per call cost a malloc and its regrowths.
+        let mut bytes = Vec::new();
         for call in self.buffer.drain(..) {
-            let bytes = postcard::to_stdvec(&call)
+            bytes.clear();
+            bytes = postcard::to_extend(&call, bytes)
                 .map_err(|e| Error::output(&path, "encode", std::io::Error::other(e)))?;
             writer
                 .write_all(&(bytes.len() as u32).to_le_bytes())
