@@ -13,6 +13,7 @@ pub mod keyed;
 pub mod labels;
 pub mod lang;
 pub mod mask;
+pub(crate) mod memory;
 pub mod merge;
 pub mod nightly;
 pub mod output;

@@ -577,6 +577,12 @@ impl<'a> Fold<'a> {
             results.finish()?;
         }
         counts.agents = agents.len() as u64;
+        let overrides = finishing
+            .overrides
+            .map(|o| o.summary(|id| seen.contains_key(id), overridden.0, overridden.1));
+        // The call ids are the largest thing a run keeps; writing the tables does not need them.
+        drop(seen);
+        crate::memory::release_freed();
         staging.write_tables(engine, calls, ranking.finish(), &agents, finishing.threads)?;
         report.add_section((finishing.section)(&agents));
         staging.write_report(&report.render(engine, &counts, &agents))?;
@@ -586,9 +592,7 @@ impl<'a> Fold<'a> {
             .collect();
         let mut manifest = Manifest::new(engine, inputs, counts, started, finishing.threads);
         manifest.shard = finishing.shard;
-        manifest.overrides = finishing
-            .overrides
-            .map(|o| o.summary(|id| seen.contains_key(id), overridden.0, overridden.1));
+        manifest.overrides = overrides;
         let out_dir = staging.publish(&manifest)?;
         if counts.read != counts.scored + counts.rejected {
             return Err(Error::incomplete(format!(

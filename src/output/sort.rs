@@ -40,6 +40,8 @@ impl CallSorter {
         self.buffer.push(call);
         if self.buffered >= self.budget {
             self.spill()?;
+            // the spilled calls were freed into the scoring threads' arenas
+            crate::memory::release_freed();
         }
         Ok(())
     }
