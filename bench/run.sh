@@ -240,7 +240,7 @@ big, small = sizes[-1], sizes[0]
 if big != small:
     lines.append(f"- peak RSS callqa(2t) {label(big)} / {label(small)}: "
                  f"{find(big, 'callqa', 2)['rss']:,.0f} / {find(small, 'callqa', 2)['rss']:,.0f} MB = "
-                 f"{find(big, 'callqa', 2)['rss'] / find(small, 'callqa', 2)['rss']:.1f}× "
+                 f"{find(big, 'callqa', 2)['rss'] / find(small, 'callqa', 2)['rss']:.2f}× "
                  f"(corpus {stats[big]['bytes'] / stats[small]['bytes']:.1f}×)")
 c2 = find(big, "callqa", 2)
 rate = stats[big]["valid_calls"] / c2["secs"]
