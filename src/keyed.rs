@@ -36,7 +36,7 @@ pub struct KeyedMap<V> {
 pub enum InsertError {
     /// The key was already in the map; its value is unchanged.
     Present,
-    /// The map already holds `u32::MAX` keys.
+    /// The map already holds 2³² keys (its indexes are `u32`).
     Full,
 }
 
@@ -109,10 +109,10 @@ fn key_at<'a>(bytes: &'a str, ends: &[usize], i: u32) -> &'a str {
     &bytes[start..ends[i]]
 }
 
-/// The error of a run past [`KeyedMap`]'s `u32::MAX` keys.
+/// The error of a run past [`KeyedMap`]'s 2³² keys.
 pub(crate) fn too_many_calls() -> crate::error::Error {
     crate::error::Error::usage(
-        "one run holds at most 4,294,967,295 calls; split the input with `run --shard` and `merge` the shards",
+        "one run holds at most 4,294,967,296 calls; split the input with `run --shard` and `merge` the shards",
     )
 }
 

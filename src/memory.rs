@@ -15,7 +15,7 @@ pub(crate) fn release_freed() {
             fn malloc_trim(pad: usize) -> std::ffi::c_int;
         }
         // SAFETY: malloc_trim takes no pointers and only gives free pages back to the kernel;
-        // glibc has had it since 2.0, and Rust's std on this target links that glibc.
+        // it is part of the glibc that Rust's std links on this target.
         unsafe {
             malloc_trim(0);
         }

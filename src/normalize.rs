@@ -71,7 +71,7 @@ impl NormText {
 
     fn push(&mut self, c: char, start: usize, end: usize) {
         self.text.push(c);
-        // one reserve and a fill, not a capacity check per byte (push was 4 % of a run)
+        // one reserve and a fill per character, not two capacity checks per byte
         self.spans.extend(std::iter::repeat_n(
             (start as u32, end as u32),
             c.len_utf8(),
