@@ -16,7 +16,8 @@ use std::hash::BuildHasher;
 /// use callqa::keyed::KeyedMap;
 ///
 /// let mut seen = KeyedMap::default();
-/// assert!(seen.insert("c-001", 7).is_ok());
+/// assert_eq!(seen.get_or_insert("c-001", 7), Ok((&mut 7, true)));
+/// assert_eq!(seen.get_or_insert("c-001", 8), Ok((&mut 7, false)));
 /// assert_eq!(seen.get("c-001"), Some(&7));
 /// assert_eq!(seen.get("c-002"), None);
 /// ```
@@ -31,13 +32,18 @@ pub struct KeyedMap<V> {
     hasher: DefaultHashBuilder,
 }
 
-/// [`KeyedMap::insert`] found the key already there, or the map full.
+/// [`KeyedMap::get_or_insert`] had a new key but no index left for it: the map holds 2³²
+/// keys (its indexes are `u32`).
 #[derive(Debug, PartialEq, Eq)]
-pub enum InsertError {
-    /// The key was already in the map; its value is unchanged.
-    Present,
-    /// The map already holds 2³² keys (its indexes are `u32`).
-    Full,
+pub struct Full;
+
+/// A run past 2³² call ids or customer ids.
+impl From<Full> for crate::error::Error {
+    fn from(_: Full) -> Self {
+        crate::error::Error::usage(
+            "one run holds at most 4,294,967,296 calls; split the input with `run --shard` and `merge` the shards",
+        )
+    }
 }
 
 impl<V> Default for KeyedMap<V> {
@@ -65,33 +71,29 @@ impl<V> KeyedMap<V> {
         self.index(key).map(|i| &self.values[i])
     }
 
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-        self.index(key).map(|i| &mut self.values[i])
-    }
-
     pub fn contains_key(&self, key: &str) -> bool {
         self.index(key).is_some()
     }
 
-    /// Adds `key` with `value` unless the key is already there.
-    pub fn insert(&mut self, key: &str, value: V) -> Result<&mut V, InsertError> {
-        if self.index(key).is_some() {
-            return Err(InsertError::Present);
-        }
-        let index = u32::try_from(self.values.len()).map_err(|_| InsertError::Full)?;
+    /// The value of `key`, with `value` added first if the key is new; `true` when it was.
+    pub fn get_or_insert(&mut self, key: &str, value: V) -> Result<(&mut V, bool), Full> {
         let hash = self.hasher.hash_one(key);
         let KeyedMap {
             bytes,
             ends,
+            values,
             table,
             hasher,
-            ..
         } = self;
+        if let Some(&i) = table.find(hash, |&i| key_at(bytes, ends, i) == key) {
+            return Ok((&mut values[i as usize], false));
+        }
+        let index = u32::try_from(values.len()).map_err(|_| Full)?;
         table.insert_unique(hash, index, |&i| hasher.hash_one(key_at(bytes, ends, i)));
         bytes.push_str(key);
         ends.push(bytes.len());
-        self.values.push(value);
-        Ok(&mut self.values[index as usize])
+        values.push(value);
+        Ok((&mut values[index as usize], true))
     }
 
     fn index(&self, key: &str) -> Option<usize> {
@@ -107,13 +109,6 @@ fn key_at<'a>(bytes: &'a str, ends: &[usize], i: u32) -> &'a str {
     let i = i as usize;
     let start = if i == 0 { 0 } else { ends[i - 1] };
     &bytes[start..ends[i]]
-}
-
-/// The error of a run past [`KeyedMap`]'s 2³² keys.
-pub(crate) fn too_many_calls() -> crate::error::Error {
-    crate::error::Error::usage(
-        "one run holds at most 4,294,967,296 calls; split the input with `run --shard` and `merge` the shards",
-    )
 }
 
 #[cfg(test)]
@@ -133,10 +128,8 @@ mod tests {
                 2 => format!("客户{n}"),
                 _ => "x".repeat((n % 37) as usize) + &n.to_string(),
             };
-            assert_eq!(
-                map.insert(&key, n).is_ok(),
-                reference.insert(key, n).is_none()
-            );
+            let added = map.get_or_insert(&key, n).expect("5,000 keys fit").1;
+            assert_eq!(added, reference.insert(key, n).is_none());
         }
         assert_eq!(map.len(), reference.len());
         for (key, value) in &reference {
@@ -147,12 +140,11 @@ mod tests {
     }
 
     #[test]
-    fn a_second_insert_of_a_key_is_refused_and_keeps_the_first_value() {
+    fn a_known_key_keeps_its_first_value() {
         let mut map = KeyedMap::default();
-        assert!(map.insert("", 1).is_ok());
-        assert_eq!(map.insert("", 2), Err(InsertError::Present));
-        assert!(map.insert("a", 3).is_ok());
-        *map.get_mut("a").expect("inserted above") += 1;
+        assert_eq!(map.get_or_insert("", 1), Ok((&mut 1, true)));
+        assert_eq!(map.get_or_insert("", 2), Ok((&mut 1, false)));
+        *map.get_or_insert("a", 3).expect("two keys fit").0 += 1;
         assert_eq!((map.get(""), map.get("a")), (Some(&1), Some(&4)));
         assert!(map.contains_key("") && !map.contains_key("b"));
     }

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::engine::{Engine, Scratch};
 use crate::error::{Error, Result};
 use crate::input::{self, Line, LineReader};
-use crate::keyed::{InsertError, KeyedMap, too_many_calls};
+use crate::keyed::KeyedMap;
 use crate::output::{self, KeptRaw, Manifest, RejectRow, ScoredCall};
 use crate::queue::{self, Ranking};
 use crate::report::ReportBuilder;
@@ -404,12 +404,15 @@ impl<'a> Fold<'a> {
                 self.counts.duplicates += 1;
                 self.reject(file, line_no, reason, Some(call_id), raw())?;
             }
-            Outcome::Scored(call) => match self.seen.insert(&call.row.call_id, (file, line_no)) {
-                Ok(_) => self.score(file, line_no, *call)?,
-                Err(InsertError::Present) => {
+            Outcome::Scored(call) => {
+                let (first, added) = self
+                    .seen
+                    .get_or_insert(&call.row.call_id, (file, line_no))?;
+                let (first_file, first_line) = *first;
+                if added {
+                    self.score(file, line_no, *call)?;
+                } else {
                     let key = call.row.call_id;
-                    let (first_file, first_line) =
-                        self.seen.get(&key).copied().unwrap_or((file, line_no));
                     let reason = format!(
                         "duplicate call_id `{key}` (first seen at {}:{first_line}); this record was not scored",
                         self.paths[first_file].display()
@@ -417,8 +420,7 @@ impl<'a> Fold<'a> {
                     self.counts.duplicates += 1;
                     self.reject(file, line_no, reason, Some(key), raw())?;
                 }
-                Err(InsertError::Full) => return Err(too_many_calls()),
-            },
+            }
         }
         Ok(())
     }

@@ -208,13 +208,7 @@ impl Ranking {
             calls: 0,
             first_base: base,
         };
-        let entry = match self.per_customer.get_mut(customer) {
-            Some(entry) => entry,
-            None => self
-                .per_customer
-                .insert(customer, first)
-                .map_err(|_| crate::keyed::too_many_calls())?,
-        };
+        let (entry, _) = self.per_customer.get_or_insert(customer, first)?;
         entry.calls += 1;
         let (calls, first_base) = (entry.calls, entry.first_base);
         match calls {
