@@ -78,6 +78,9 @@ impl<V> KeyedMap<V> {
     /// The value of `key`, with `value` added first if the key is new; `true` when it was.
     pub fn get_or_insert(&mut self, key: &str, value: V) -> Result<(&mut V, bool), Full> {
         let hash = self.hasher.hash_one(key);
+        if let Some(i) = self.find(hash, key) {
+            return Ok((&mut self.values[i], false));
+        }
         let KeyedMap {
             bytes,
             ends,
@@ -85,9 +88,6 @@ impl<V> KeyedMap<V> {
             table,
             hasher,
         } = self;
-        if let Some(&i) = table.find(hash, |&i| key_at(bytes, ends, i) == key) {
-            return Ok((&mut values[i as usize], false));
-        }
         let index = u32::try_from(values.len()).map_err(|_| Full)?;
         table.insert_unique(hash, index, |&i| hasher.hash_one(key_at(bytes, ends, i)));
         bytes.push_str(key);
@@ -97,7 +97,11 @@ impl<V> KeyedMap<V> {
     }
 
     fn index(&self, key: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(key);
+        self.find(self.hasher.hash_one(key), key)
+    }
+
+    /// The index of `key`, whose hash is `hash`.
+    fn find(&self, hash: u64, key: &str) -> Option<usize> {
         self.table
             .find(hash, |&i| key_at(&self.bytes, &self.ends, i) == key)
             .map(|&i| i as usize)
